@@ -1,0 +1,50 @@
+# ctop-ebpf — quick start is `make run` and `make test`.
+SHELL := /bin/bash
+PY := /usr/bin/python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Debian packages the tool and its tests need (checked one by one, installed only if missing).
+APT_PKGS := python3-bpfcc python3-venv python3-pip linux-headers-$(ARCH) docker.io busybox-static tmux
+BENCH_PKGS := nginx-light wrk strace bpfcc-tools gcc
+
+.PHONY: setup run test test-fast bench screenshots soak lint clean apt-deps
+
+setup: apt-deps $(STAMP)
+	@$(SUDO) sh -c 'mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing' 2>/dev/null || true
+	@test -x $(VENV)/bin/ctop-ebpf
+
+apt-deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	@test -x $(VENV)/bin/python || $(PY) -m venv --system-site-packages $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+run: setup
+	$(SUDO) $(VENV)/bin/ctop-ebpf $(ARGS)
+
+test: setup
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+# Unit tests only: no kernel, no Docker.
+test-fast: setup
+	$(VENV)/bin/python -m pytest -q -m "not kernel and not docker" $(PYTEST_ARGS)
+
+bench: setup
+	@missing=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
+	$(SUDO) $(VENV)/bin/python -m benchmarks.run
+
+screenshots: setup
+	$(VENV)/bin/python -m tui.screenshots screenshots
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
