@@ -1,0 +1,81 @@
+"""What one file descriptor refers to, and the per-tick counters kept for it."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+AF_UNIX, AF_INET, AF_INET6 = socket.AF_UNIX, socket.AF_INET, socket.AF_INET6
+SOCK_STREAM, SOCK_DGRAM = socket.SOCK_STREAM, socket.SOCK_DGRAM
+
+FILE_KINDS = ("file", "directory")
+NET_KINDS = ("ipv4", "ipv6")
+
+
+def endpoint(addr: str, port: int) -> str:
+    """``ip:port`` with IPv6 in brackets, as ss and sysdig print it."""
+    if not addr and not port:
+        return ""
+    if ":" in addr:
+        return f"[{addr}]:{port}"
+    return f"{addr}:{port}"
+
+
+@dataclass(slots=True)
+class FdInfo:
+    """The object behind an fd. Socket tuples fill in as the syscalls reveal them."""
+
+    kind: str  # file, directory, ipv4, ipv6, unix, pipe, event, signal, inotify, timer, memfd, other
+    name: str = ""
+    proto: str = ""  # tcp / udp for ip sockets
+    laddr: str = ""
+    lport: int = 0
+    raddr: str = ""
+    rport: int = 0
+    listening: bool = False
+    server: bool = False  # the accepting side of a connection
+
+    def identity(self) -> tuple:
+        """What makes two fds "the same thing" for grouping (a path, a tuple)."""
+        if self.kind in NET_KINDS:
+            return (self.kind, self.proto, self.laddr, self.lport, self.raddr, self.rport, self.listening)
+        return (self.kind, self.display_name())
+
+    def display_name(self) -> str:
+        if self.kind in NET_KINDS:
+            local = endpoint(self.laddr, self.lport)
+            if self.listening or not (self.raddr or self.rport):
+                return local or f"{self.proto or 'socket'}"
+            return f"{local}->{endpoint(self.raddr, self.rport)}"
+        return self.name
+
+
+@dataclass(slots=True)
+class FdCounters:
+    """What happened to one fd identity of one process during the current tick."""
+
+    opens: int = 0
+    open_errors: int = 0
+    bytes_read: int = 0
+    bytes_written: int = 0
+    reads: int = 0
+    writes: int = 0
+    fd: int = -1  # the fd number last seen for it
+
+    def add_io(self, bytes_read: int, bytes_written: int, reads: int, writes: int) -> None:
+        self.bytes_read += bytes_read
+        self.bytes_written += bytes_written
+        self.reads += reads
+        self.writes += writes
+
+
+def kind_for_family(family: int) -> str:
+    return {AF_INET: "ipv4", AF_INET6: "ipv6", AF_UNIX: "unix"}.get(family, "other")
+
+
+def proto_for(sock_type: int, protocol: int) -> str:
+    if sock_type == SOCK_STREAM:
+        return "tcp"
+    if sock_type == SOCK_DGRAM:
+        return "udp"
+    return {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6"}.get(protocol, "raw")

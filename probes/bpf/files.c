@@ -1,0 +1,225 @@
+/* The fd lifecycle: open family, close (with the fd's pending I/O), dup
+ * family, pipe. Each syscall has an enter probe that stashes its arguments
+ * and an exit probe that emits the result. */
+
+#define K_OPEN    1
+#define K_OPENAT  2
+#define K_OPENAT2 3
+#define K_CREAT   4
+#define K_CLOSE   5
+#define K_DUP     6
+#define K_PIPE    7
+
+/* Generic layout for open/close/dup/pipe/socket; a0..a2 depend on type:
+ *   open:   a0 = dirfd, a1 = flags, a2 = which syscall (K_*)
+ *   close:  a0 = fd, io_* = the fd's I/O not yet drained
+ *   dup:    a0 = oldfd
+ *   pipe:   a0 = read fd, a1 = write fd
+ *   socket: a0 = family, a1 = type, a2 = protocol */
+struct fd_event_t {
+    struct hdr_t h;
+    s64 result;
+    s64 a0;
+    s64 a1;
+    s64 a2;
+    struct fdio_t io;
+    char path[PATH_LEN];
+};
+
+BPF_PERCPU_ARRAY(fd_scratch, struct fd_event_t, 1);
+
+#define FD_EVENT_NOPATH (sizeof(struct fd_event_t) - PATH_LEN)
+
+static __always_inline struct args_t *take_args(u32 kind)
+{
+    u32 tid = (u32)bpf_get_current_pid_tgid();
+    struct args_t *a = args_stash.lookup(&tid);
+    if (!a || a->kind != kind)
+        return 0;
+    return a;
+}
+
+static __always_inline void drop_args(void)
+{
+    u32 tid = (u32)bpf_get_current_pid_tgid();
+    args_stash.delete(&tid);
+}
+
+/* ---- open family ---- */
+
+#ifdef HAVE_SYS_OPEN
+TRACEPOINT_PROBE(syscalls, sys_enter_open)
+{
+    stash_args(K_OPEN, (u64)args->filename, (u64)-100, args->flags);
+    return 0;
+}
+#endif
+
+TRACEPOINT_PROBE(syscalls, sys_enter_openat)
+{
+    stash_args(K_OPENAT, (u64)args->filename, (u64)(s64)(int)args->dfd, args->flags);
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_openat2)
+{
+    u64 flags = 0;
+    bpf_probe_read_user(&flags, sizeof(flags), (void *)args->how);
+    stash_args(K_OPENAT2, (u64)args->filename, (u64)(s64)(int)args->dfd, flags);
+    return 0;
+}
+
+#ifdef HAVE_SYS_CREAT
+TRACEPOINT_PROBE(syscalls, sys_enter_creat)
+{
+    /* creat() is open(O_CREAT|O_WRONLY|O_TRUNC) */
+    stash_args(K_CREAT, (u64)args->pathname, (u64)-100, 01 | 0100 | 01000);
+    return 0;
+}
+#endif
+
+static __always_inline int emit_open(void *ctx, u32 kind, long ret)
+{
+    struct args_t *a = take_args(kind);
+    if (!a)
+        return 0;
+    int zero = 0;
+    struct fd_event_t *e = fd_scratch.lookup(&zero);
+    if (!e) {
+        drop_args();
+        return 0;
+    }
+    fill_hdr(&e->h, EV_OPEN);
+    e->result = ret;
+    e->a0 = (s64)a->a1;
+    e->a1 = (s64)a->a2;
+    e->a2 = kind;
+    e->path[0] = 0;
+    bpf_probe_read_user_str(e->path, PATH_LEN, (void *)a->a0);
+    drop_args();
+    events.perf_submit(ctx, e, sizeof(*e));
+    return 0;
+}
+
+#ifdef HAVE_SYS_OPEN
+TRACEPOINT_PROBE(syscalls, sys_exit_open) { return emit_open(args, K_OPEN, args->ret); }
+#endif
+TRACEPOINT_PROBE(syscalls, sys_exit_openat) { return emit_open(args, K_OPENAT, args->ret); }
+TRACEPOINT_PROBE(syscalls, sys_exit_openat2) { return emit_open(args, K_OPENAT2, args->ret); }
+#ifdef HAVE_SYS_CREAT
+TRACEPOINT_PROBE(syscalls, sys_exit_creat) { return emit_open(args, K_CREAT, args->ret); }
+#endif
+
+/* ---- close ---- */
+
+TRACEPOINT_PROBE(syscalls, sys_enter_close)
+{
+    stash_args(K_CLOSE, args->fd, 0, 0);
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_close)
+{
+    struct args_t *a = take_args(K_CLOSE);
+    if (!a)
+        return 0;
+    s32 fd = (s32)a->a0;
+    drop_args();
+    if (args->ret != 0)
+        return 0;  /* EBADF and friends change nothing */
+    int zero = 0;
+    struct fd_event_t *e = fd_scratch.lookup(&zero);
+    if (!e)
+        return 0;
+    fill_hdr(&e->h, EV_CLOSE);
+    e->result = args->ret;
+    e->a0 = fd;
+    e->a1 = 0;
+    e->a2 = 0;
+    struct fd_key_t k = {.pid = e->h.pid, .fd = fd};
+    struct fdio_t *io = fdio.lookup(&k);
+    if (io) {
+        e->io = *io;
+        fdio.delete(&k);
+    } else {
+        __builtin_memset(&e->io, 0, sizeof(e->io));
+    }
+    events.perf_submit(args, e, FD_EVENT_NOPATH);
+    return 0;
+}
+
+/* ---- dup family ---- */
+
+static __always_inline int emit_dup(void *ctx, long ret)
+{
+    struct args_t *a = take_args(K_DUP);
+    if (!a)
+        return 0;
+    s64 oldfd = (s64)(s32)a->a0;
+    drop_args();
+    if (ret < 0)
+        return 0;
+    int zero = 0;
+    struct fd_event_t *e = fd_scratch.lookup(&zero);
+    if (!e)
+        return 0;
+    fill_hdr(&e->h, EV_DUP);
+    e->result = ret;
+    e->a0 = oldfd;
+    e->a1 = 0;
+    e->a2 = 0;
+    __builtin_memset(&e->io, 0, sizeof(e->io));
+    events.perf_submit(ctx, e, FD_EVENT_NOPATH);
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_dup) { stash_args(K_DUP, args->fildes, 0, 0); return 0; }
+TRACEPOINT_PROBE(syscalls, sys_exit_dup) { return emit_dup(args, args->ret); }
+#ifdef HAVE_SYS_DUP2
+TRACEPOINT_PROBE(syscalls, sys_enter_dup2) { stash_args(K_DUP, args->oldfd, 0, 0); return 0; }
+TRACEPOINT_PROBE(syscalls, sys_exit_dup2) { return emit_dup(args, args->ret); }
+#endif
+TRACEPOINT_PROBE(syscalls, sys_enter_dup3) { stash_args(K_DUP, args->oldfd, 0, 0); return 0; }
+TRACEPOINT_PROBE(syscalls, sys_exit_dup3) { return emit_dup(args, args->ret); }
+
+TRACEPOINT_PROBE(syscalls, sys_enter_fcntl)
+{
+    /* F_DUPFD = 0, F_DUPFD_CLOEXEC = 1030 */
+    if (args->cmd == 0 || args->cmd == 1030)
+        stash_args(K_DUP, args->fd, 0, 0);
+    return 0;
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_fcntl) { return emit_dup(args, args->ret); }
+
+/* ---- pipe ---- */
+
+static __always_inline int emit_pipe(void *ctx, long ret)
+{
+    struct args_t *a = take_args(K_PIPE);
+    if (!a)
+        return 0;
+    int fds[2] = {-1, -1};
+    bpf_probe_read_user(fds, sizeof(fds), (void *)a->a0);
+    drop_args();
+    if (ret != 0)
+        return 0;
+    int zero = 0;
+    struct fd_event_t *e = fd_scratch.lookup(&zero);
+    if (!e)
+        return 0;
+    fill_hdr(&e->h, EV_PIPE);
+    e->result = 0;
+    e->a0 = fds[0];
+    e->a1 = fds[1];
+    e->a2 = 0;
+    __builtin_memset(&e->io, 0, sizeof(e->io));
+    events.perf_submit(ctx, e, FD_EVENT_NOPATH);
+    return 0;
+}
+
+#ifdef HAVE_SYS_PIPE
+TRACEPOINT_PROBE(syscalls, sys_enter_pipe) { stash_args(K_PIPE, (u64)args->fildes, 0, 0); return 0; }
+TRACEPOINT_PROBE(syscalls, sys_exit_pipe) { return emit_pipe(args, args->ret); }
+#endif
+TRACEPOINT_PROBE(syscalls, sys_enter_pipe2) { stash_args(K_PIPE, (u64)args->fildes, 0, 0); return 0; }
+TRACEPOINT_PROBE(syscalls, sys_exit_pipe2) { return emit_pipe(args, args->ret); }

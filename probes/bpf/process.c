@@ -1,0 +1,130 @@
+/* Process lifecycle: fork/clone (task_newtask), exec with argv, exit. */
+
+#define CLONE_THREAD_FLAG 0x00010000
+
+struct fork_event_t {
+    struct hdr_t h;
+    u32 child_tid;
+    u32 is_thread;
+    u64 clone_flags;
+};
+
+struct exec_event_t {
+    struct hdr_t h;
+    u32 old_tid;
+    u32 argc;
+    u32 truncated;
+    u32 pad;
+    char filename[PATH_LEN];
+    char args[MAX_ARGS][ARG_LEN];
+};
+
+struct exit_event_t {
+    struct hdr_t h;
+    s32 code;
+    u32 pad;
+};
+
+BPF_PERCPU_ARRAY(exec_scratch, struct exec_event_t, 1);
+BPF_HASH(exec_stash, u32, struct exec_event_t, 1024);
+BPF_HASH(exit_codes, u32, s32, 16384);
+
+TRACEPOINT_PROBE(task, task_newtask)
+{
+    struct fork_event_t e = {};
+    fill_hdr(&e.h, EV_FORK);
+    e.child_tid = args->pid;
+    e.clone_flags = args->clone_flags;
+    e.is_thread = (args->clone_flags & CLONE_THREAD_FLAG) ? 1 : 0;
+    events.perf_submit(args, &e, sizeof(e));
+    return 0;
+}
+
+static __always_inline int stash_argv(const char *const *argv)
+{
+    int zero = 0;
+    struct exec_event_t *e = exec_scratch.lookup(&zero);
+    if (!e)
+        return 0;
+    e->argc = 0;
+    e->truncated = 0;
+#pragma unroll
+    for (int i = 0; i < MAX_ARGS; i++) {
+        const char *argp = NULL;
+        bpf_probe_read_user(&argp, sizeof(argp), &argv[i]);
+        if (!argp)
+            goto done;
+        bpf_probe_read_user_str(e->args[i], ARG_LEN, argp);
+        e->argc = i + 1;
+    }
+    {
+        const char *more = NULL;
+        bpf_probe_read_user(&more, sizeof(more), &argv[MAX_ARGS]);
+        if (more)
+            e->truncated = 1;
+    }
+done:;
+    u32 tid = (u32)bpf_get_current_pid_tgid();
+    if (exec_stash.update(&tid, e) != 0)
+        count_overflow();
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_execve)
+{
+    return stash_argv((const char *const *)args->argv);
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_execveat)
+{
+    return stash_argv((const char *const *)args->argv);
+}
+
+TRACEPOINT_PROBE(sched, sched_process_exec)
+{
+    u32 old = args->old_pid;
+    struct exec_event_t *e = exec_stash.lookup(&old);
+    if (!e) {
+        int zero = 0;
+        e = exec_scratch.lookup(&zero);
+        if (!e)
+            return 0;
+        e->argc = 0;
+        e->truncated = 0;
+    }
+    fill_hdr(&e->h, EV_EXEC);
+    e->old_tid = old;
+    TP_DATA_LOC_READ_STR(e->filename, filename, PATH_LEN);
+    events.perf_submit(args, e, sizeof(*e));
+    exec_stash.delete(&old);
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_exit_group)
+{
+    u32 pid = bpf_get_current_pid_tgid() >> 32;
+    s32 code = (s32)args->error_code;
+    exit_codes.update(&pid, &code);
+    return 0;
+}
+
+TRACEPOINT_PROBE(sched, sched_process_exit)
+{
+    struct exit_event_t e = {};
+    fill_hdr(&e.h, EV_EXIT);
+    u32 tid = e.h.tid;
+    /* a thread that dies inside a syscall never reaches sys_exit */
+    inflight.delete(&tid);
+    args_stash.delete(&tid);
+    exec_stash.delete(&tid);
+    e.code = -1;
+    if (e.h.tid == e.h.pid) {
+        s32 *code = exit_codes.lookup(&e.h.pid);
+        if (code) {
+            e.code = *code;
+            exit_codes.delete(&e.h.pid);
+        }
+    }
+    events.perf_submit(args, &e, sizeof(e));
+    return 0;
+}

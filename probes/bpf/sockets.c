@@ -1,0 +1,217 @@
+/* Sockets: socket(), connect(), accept()/accept4(), bind(), listen().
+ * The local address of a TCP connect() comes from inet_sock_set_state,
+ * which fires in the connecting thread when the socket enters SYN_SENT. */
+
+#define K_SOCKET  20
+#define K_CONNECT 21
+#define K_ACCEPT  22
+#define K_BIND    23
+#define K_LISTEN  24
+
+#define OP_CONNECT 1
+#define OP_ACCEPT  2
+#define OP_BIND    3
+#define OP_LISTEN  4
+
+struct sock_event_t {
+    struct hdr_t h;
+    s64 result;
+    s32 fd;
+    u16 family;
+    u16 op;
+    u16 lport;
+    u16 rport;
+    u32 pad;
+    u8 laddr[16];
+    u8 raddr[16];
+    char path[UNIX_PATH_LEN];
+};
+
+BPF_PERCPU_ARRAY(sock_scratch, struct sock_event_t, 1);
+
+/* struct sockaddr_in / sockaddr_in6 / sockaddr_un, read field by field. */
+static __always_inline void read_sockaddr(struct sock_event_t *e, void *uaddr, int remote)
+{
+    u16 family = 0;
+    bpf_probe_read_user(&family, sizeof(family), uaddr);
+    e->family = family;
+    if (family == 2) {  /* AF_INET: port at +2, addr at +4 */
+        u16 port = 0;
+        bpf_probe_read_user(&port, sizeof(port), uaddr + 2);
+        if (remote) {
+            e->rport = port;
+            bpf_probe_read_user(e->raddr, 4, uaddr + 4);
+        } else {
+            e->lport = port;
+            bpf_probe_read_user(e->laddr, 4, uaddr + 4);
+        }
+    } else if (family == 10) {  /* AF_INET6: port at +2, addr at +8 */
+        u16 port = 0;
+        bpf_probe_read_user(&port, sizeof(port), uaddr + 2);
+        if (remote) {
+            e->rport = port;
+            bpf_probe_read_user(e->raddr, 16, uaddr + 8);
+        } else {
+            e->lport = port;
+            bpf_probe_read_user(e->laddr, 16, uaddr + 8);
+        }
+    } else if (family == 1) {  /* AF_UNIX: path at +2 (may start with NUL: abstract) */
+        bpf_probe_read_user(e->path, UNIX_PATH_LEN, uaddr + 2);
+    }
+}
+
+static __always_inline struct sock_event_t *new_sock_event(u16 op, s32 fd, long ret)
+{
+    int zero = 0;
+    struct sock_event_t *e = sock_scratch.lookup(&zero);
+    if (!e)
+        return 0;
+    __builtin_memset(e, 0, sizeof(*e));
+    fill_hdr(&e->h, EV_SOCK);
+    e->op = op;
+    e->fd = fd;
+    e->result = ret;
+    return e;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_socket)
+{
+    stash_args(K_SOCKET, args->family, args->type, args->protocol);
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_socket)
+{
+    struct args_t *a = take_args(K_SOCKET);
+    if (!a)
+        return 0;
+    struct args_t s = *a;
+    drop_args();
+    if (args->ret < 0)
+        return 0;
+    int zero = 0;
+    struct fd_event_t *e = fd_scratch.lookup(&zero);
+    if (!e)
+        return 0;
+    fill_hdr(&e->h, EV_SOCKET);
+    e->result = args->ret;
+    e->a0 = s.a0;
+    e->a1 = s.a1;
+    e->a2 = s.a2;
+    __builtin_memset(&e->io, 0, sizeof(e->io));
+    events.perf_submit(args, e, FD_EVENT_NOPATH);
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_connect)
+{
+    stash_args(K_CONNECT, args->fd, (u64)args->uservaddr, args->addrlen);
+    return 0;
+}
+
+TRACEPOINT_PROBE(sock, inet_sock_set_state)
+{
+    if (args->newstate != 2)  /* TCP_SYN_SENT */
+        return 0;
+    struct args_t *a = take_args(K_CONNECT);
+    if (!a)
+        return 0;
+    a->lport = args->sport;  /* host byte order in this tracepoint */
+    a->lfamily = args->family;
+    if (args->family == 2)
+        __builtin_memcpy(a->laddr, args->saddr, 4);
+    else
+        __builtin_memcpy(a->laddr, args->saddr_v6, 16);
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_connect)
+{
+    struct args_t *a = take_args(K_CONNECT);
+    if (!a)
+        return 0;
+    struct args_t s = *a;
+    drop_args();
+    struct sock_event_t *e = new_sock_event(OP_CONNECT, (s32)s.a0, args->ret);
+    if (!e)
+        return 0;
+    read_sockaddr(e, (void *)s.a1, 1);
+    if (s.lfamily) {
+        e->lport = (s.lport >> 8) | (s.lport << 8);  /* to network order, like the sockaddr */
+        __builtin_memcpy(e->laddr, s.laddr, 16);
+    }
+    events.perf_submit(args, e, sizeof(*e));
+    return 0;
+}
+
+static __always_inline int enter_accept(u64 fd, u64 uaddr)
+{
+    stash_args(K_ACCEPT, fd, uaddr, 0);
+    return 0;
+}
+
+static __always_inline int exit_accept(void *ctx, long ret)
+{
+    struct args_t *a = take_args(K_ACCEPT);
+    if (!a)
+        return 0;
+    struct args_t s = *a;
+    drop_args();
+    if (ret < 0)
+        return 0;
+    struct sock_event_t *e = new_sock_event(OP_ACCEPT, (s32)s.a0, ret);
+    if (!e)
+        return 0;
+    if (s.a1)
+        read_sockaddr(e, (void *)s.a1, 1);
+    events.perf_submit(ctx, e, sizeof(*e));
+    return 0;
+}
+
+#ifdef HAVE_SYS_ACCEPT
+TRACEPOINT_PROBE(syscalls, sys_enter_accept) { return enter_accept(args->fd, (u64)args->upeer_sockaddr); }
+TRACEPOINT_PROBE(syscalls, sys_exit_accept) { return exit_accept(args, args->ret); }
+#endif
+TRACEPOINT_PROBE(syscalls, sys_enter_accept4) { return enter_accept(args->fd, (u64)args->upeer_sockaddr); }
+TRACEPOINT_PROBE(syscalls, sys_exit_accept4) { return exit_accept(args, args->ret); }
+
+TRACEPOINT_PROBE(syscalls, sys_enter_bind)
+{
+    stash_args(K_BIND, args->fd, (u64)args->umyaddr, args->addrlen);
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_bind)
+{
+    struct args_t *a = take_args(K_BIND);
+    if (!a)
+        return 0;
+    struct args_t s = *a;
+    drop_args();
+    struct sock_event_t *e = new_sock_event(OP_BIND, (s32)s.a0, args->ret);
+    if (!e)
+        return 0;
+    read_sockaddr(e, (void *)s.a1, 0);
+    events.perf_submit(args, e, sizeof(*e));
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_listen)
+{
+    stash_args(K_LISTEN, args->fd, 0, 0);
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_listen)
+{
+    struct args_t *a = take_args(K_LISTEN);
+    if (!a)
+        return 0;
+    s32 fd = (s32)a->a0;
+    drop_args();
+    struct sock_event_t *e = new_sock_event(OP_LISTEN, fd, args->ret);
+    if (!e)
+        return 0;
+    events.perf_submit(args, e, sizeof(*e));
+    return 0;
+}

@@ -1,0 +1,27 @@
+"""Typed failures of the kernel side, each with the fix in its message."""
+
+
+class ProbeError(Exception):
+    """The probes cannot run here. ``str(err)`` is a paragraph for a person."""
+
+    exit_code = 3
+
+
+class PrivilegeError(ProbeError):
+    pass
+
+
+class KernelHeadersError(ProbeError):
+    pass
+
+
+class TracefsError(ProbeError):
+    pass
+
+
+class BccMissingError(ProbeError):
+    pass
+
+
+class CompileError(ProbeError):
+    pass

@@ -1,0 +1,239 @@
+"""LiveSource: the bcc probes as an EventSource.
+
+One dedicated thread owns the BPF object (bcc is not thread-safe): it polls
+the per-CPU perf buffers with a short timeout and, at each tick deadline,
+drains the kernel aggregate maps with batch lookup-and-delete and samples
+/proc. The asyncio side awaits those calls one at a time, so the event loop
+never blocks and the model is only touched from the loop's thread.
+
+Host lookups that a replay could not redo (relative paths, local socket
+addresses, container ids, /proc samples) happen here, so that what reaches
+the model, and what a capture records, is complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+from model import events as ev
+from model import procfs
+
+from . import loader
+from .decode import AT_FDCWD, Decoder
+from .syscall_numbers import syscall_names
+
+POLL_MS = 100
+RECONCILE_EVERY = 10  # ticks between /proc reconciliations
+
+
+class LiveSource:
+    """Events from the running kernel. Needs root, bcc and a BPF kernel."""
+
+    def __init__(
+        self,
+        interval: float = 1.0,
+        *,
+        buffer_pages: int = 64,
+        containers=None,
+        proc_root: str = "/proc",
+        sample_threads: bool = True,
+        progress=None,
+    ) -> None:
+        if buffer_pages <= 0 or buffer_pages & (buffer_pages - 1):
+            raise ValueError("buffer_pages must be a power of two")
+        self.interval = interval
+        self.buffer_pages = buffer_pages
+        self.containers = containers
+        self.proc_root = proc_root
+        self.sample_threads = sample_threads
+        self.progress = progress or (lambda message: None)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctop-bpf")
+        self._bpf = None
+        self._decoder = Decoder()
+        self._pending: list = []
+        self._lost = 0
+        self._received = 0
+        self._known: set[int] = set()
+        self._names = syscall_names()
+        self._closed = False
+        self._ticks = 0
+
+    # ---- runs in the BPF thread ----------------------------------------
+
+    def _open(self) -> list:
+        self.progress("compiling and attaching the BPF programs")
+        self._bpf = loader.load()
+        self._bpf["events"].open_perf_buffer(
+            self._on_sample, page_cnt=self.buffer_pages, lost_cb=self._on_lost
+        )
+        if self.containers is not None:
+            self.containers.start()
+        self.progress("reading /proc")
+        snaps = procfs.bootstrap(self.proc_root, resolve_container=self._resolve_pid)
+        self._known = {s.pid for s in snaps}
+        return snaps
+
+    def _resolve_pid(self, pid: int):
+        if self.containers is None:
+            return None
+        ref = self.containers.for_pid(pid)
+        return (ref.id, ref.runtime) if ref else None
+
+    def _on_lost(self, count: int) -> None:
+        self._lost += count
+
+    def _on_sample(self, cpu, data, size) -> None:
+        self._received += 1
+        decoded = self._decoder.decode(ctypes.string_at(data, size))
+        if decoded is None:
+            return
+        if type(decoded) is tuple:  # Open, with the dirfd its path is relative to
+            decoded = self._absolute_open(*decoded)
+        elif type(decoded) is ev.Exec:
+            decoded = self._attribute_exec(decoded)
+            self._known.add(decoded.pid)
+        elif type(decoded) is ev.Fork and not decoded.is_thread:
+            self._known.add(decoded.pid)
+        elif type(decoded) is ev.SockAddr:
+            decoded = self._complete_sockaddr(decoded)
+        self._pending.append(decoded)
+
+    def _absolute_open(self, e: ev.Open, dirfd: int) -> ev.Open:
+        path = e.path
+        if path.startswith("/") or not path:
+            return e
+        base = f"{self.proc_root}/{e.pid}/cwd" if dirfd == AT_FDCWD else f"{self.proc_root}/{e.pid}/fd/{dirfd}"
+        try:
+            base_path = os.readlink(base)
+        except OSError:
+            return e
+        return replace(e, path=os.path.normpath(os.path.join(base_path, path)))
+
+    def _attribute_exec(self, e: ev.Exec) -> ev.Exec:
+        if self.containers is None:
+            return e
+        ref = self.containers.for_cgroup_id(e.cgroup_id) if e.cgroup_id > 1 else None
+        if ref is None:
+            ref = self.containers.for_pid(e.pid)
+        if ref is None:
+            return e
+        return replace(e, container_id=ref.id, runtime=ref.runtime)
+
+    def _complete_sockaddr(self, e: ev.SockAddr) -> ev.SockAddr:
+        """Fill the local end of accepted and UDP-connected sockets from /proc/net."""
+        fd = e.result if e.op == "accept" else e.fd
+        needs_local = (
+            e.op in ("accept", "connect")
+            and e.family in (2, 10)
+            and (e.result >= 0 or e.result == -115)
+            and (not e.lport or e.laddr in ("", "0.0.0.0", "::"))
+        )
+        if not needs_local or fd < 0:
+            return e
+        info = procfs.lookup_socket(e.pid, fd, self.proc_root)
+        if info is None:
+            return e
+        return replace(e, laddr=info.laddr, lport=info.lport)
+
+    def _poll(self, timeout_ms: int) -> list:
+        self._bpf.perf_buffer_poll(timeout_ms)
+        out, self._pending = self._pending, []
+        return out
+
+    def _drain_map(self, name: str):
+        table = self._bpf[name]
+        try:
+            return table.items_lookup_and_delete_batch()
+        except Exception:  # older kernels: no batch ops
+            items = list(table.items())
+            table.clear()
+            return items
+
+    def _tick(self) -> list:
+        """Drain the perf buffers, then the maps; sample /proc; build the Tick."""
+        self._bpf.perf_buffer_poll(0)
+        out, self._pending = self._pending, []
+        names = self._names
+        syscalls = tuple(
+            ev.SyscallStat(k.pid, k.tid, names.get(k.nr, f"syscall_{k.nr}"), v.calls, v.errors, v.total_ns)
+            for k, v in self._drain_map("sc_stats")
+        )
+        errnos = tuple(
+            ev.ErrnoStat(k.pid, names.get(k.nr, f"syscall_{k.nr}"), k.err, getattr(v, "value", v))
+            for k, v in self._drain_map("errno_stats")
+        )
+        fdio = tuple(
+            ev.FdIO(k.pid, k.fd, v.bytes_read, v.bytes_written, v.reads, v.writes)
+            for k, v in self._drain_map("fdio")
+        )
+        overflow_table = self._bpf["overflows"]
+        overflows = sum(overflow_table[ctypes.c_int(0)])
+        overflow_table.clear()
+        samples = procfs.sample(None, self.proc_root, threads=self.sample_threads)
+        # processes we never saw start (lost events, or raced with bootstrap)
+        self._ticks += 1
+        if self._ticks % RECONCILE_EVERY == 0:
+            self._known &= {s.pid for s in samples}
+        for s in samples:
+            if s.tid == s.pid and s.pid not in self._known:
+                snap = procfs.read_process(s.pid, self.proc_root, resolve_container=self._resolve_pid)
+                if snap is not None:
+                    out.append(snap)
+                self._known.add(s.pid)
+        containers = tuple(self.containers.snapshot()) if self.containers is not None else ()
+        lost = self._lost + overflows + self._decoder.bad
+        self._lost = 0
+        self._decoder.bad = 0
+        received, self._received = self._received, 0
+        out.append(ev.Tick(
+            ts=time.monotonic_ns(), wall=time.time(), interval_s=self.interval,
+            syscalls=syscalls, errnos=errnos, fdio=fdio, samples=tuple(samples),
+            containers=containers, lost=lost, events=received,
+        ))
+        return out
+
+    def _close(self) -> None:
+        if self._bpf is not None:
+            self._bpf.cleanup()
+            self._bpf = None
+        if self.containers is not None:
+            self.containers.stop()
+
+    # ---- the asyncio side ----------------------------------------------
+
+    async def _call(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def events(self):
+        snaps = await self._call(self._open)
+        # a first tick right away gives CPU baselines and empties the maps
+        first = await self._call(self._tick)
+        yield snaps + first[:-1]
+        start_tick = first[-1]
+        yield [replace(start_tick, interval_s=0.0, syscalls=(), errnos=(), fdio=(), lost=0, events=0)]
+        deadline = time.monotonic() + self.interval
+        while not self._closed:
+            now = time.monotonic()
+            if now >= deadline:
+                batch = await self._call(self._tick)
+                deadline += self.interval
+                if deadline < now:  # fell behind: do not fire a burst of ticks
+                    deadline = now + self.interval
+                yield batch
+                continue
+            timeout = min(POLL_MS, max(1, int((deadline - now) * 1000)))
+            batch = await self._call(self._poll, timeout)
+            if batch:
+                yield batch
+
+    async def aclose(self) -> None:
+        self._closed = True
+        try:
+            await self._call(self._close)
+        finally:
+            self._executor.shutdown(wait=False)

@@ -1,0 +1,238 @@
+"""The view engine: filter fine-grained records, group by the view key,
+aggregate, sort → rows. Pure functions of (view, records, filter, sort).
+
+A filter is evaluated on fine-grained records before grouping. When it names
+fields the view's own records do not carry (``fd.name`` in the processes
+view), it is evaluated on the finest record kind that carries them and the
+view keeps the records of the processes that matched: ``fd.name startswith
+/etc`` in the processes view shows the processes touching /etc.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from . import filter as flt
+from .spec import Column, View
+
+# Which field namespaces each record kind carries.
+_CTX = ("proc.", "user.", "container.", "k8s.")
+KIND_NAMESPACES: dict[str, tuple[str, ...]] = {
+    "procs": _CTX,
+    "threads": _CTX + ("thread.",),
+    "fds": _CTX + ("fd.",),
+    "syscalls": _CTX + ("evt.type",),
+    "errnos": _CTX + ("evt.",),
+    "opens": _CTX + ("fd.", "evt.failed"),
+    "execs": _CTX,
+    "containers": ("container.", "k8s."),
+}
+# Finer kinds tried, in order, when a filter needs fields the view lacks.
+JOIN_KINDS = ("fds", "syscalls", "errnos", "threads", "opens")
+
+
+def covers(kind: str, fields: frozenset[str] | set[str]) -> bool:
+    spaces = KIND_NAMESPACES.get(kind, ())
+    return all(any(f == s or f.startswith(s) for s in spaces) for f in fields)
+
+
+@dataclass(slots=True)
+class Row:
+    key: tuple
+    values: dict
+
+
+@lru_cache(maxsize=256)
+def compile_filter(text: str) -> flt.Filter:
+    return flt.parse(text)
+
+
+def select(view: View, records, query: flt.Filter | None = None) -> list[Mapping]:
+    """The records of the view's kind that pass its base filter and ``query``."""
+    base = records.of_kind(view.source)
+    if view.base_filter:
+        bf = compile_filter(view.base_filter)
+        base = [r for r in base if bf.matches(r)]
+    if query is None or not query.fields:
+        return base
+    if covers(view.source, query.fields):
+        match = query.matches
+        return [r for r in base if match(r)]
+    kinds = [k for k in JOIN_KINDS if covers(k, query.fields)] or list(JOIN_KINDS)
+    pids = set()
+    for kind in kinds[:1] if covers(kinds[0], query.fields) else kinds:
+        pids.update(r.get("proc.pid") for r in records.of_kind(kind) if query.matches(r))
+    return [r for r in base if r.get("proc.pid") in pids]
+
+
+class _Agg:
+    """Accumulates one column over the records of one row."""
+
+    __slots__ = ("value", "seen")
+
+    def __init__(self) -> None:
+        self.value = None
+        self.seen = None
+
+
+def _aggregate(col: Column, recs: Sequence[Mapping]):
+    src = col.source
+    agg = col.agg
+    if agg == "first":
+        for r in recs:
+            v = r.get(src)
+            if v is not None:
+                return v
+        return None
+    if agg == "last":
+        for r in reversed(recs):
+            v = r.get(src)
+            if v is not None:
+                return v
+        return None
+    if agg == "count":
+        return sum(1 for r in recs if r.get(src) not in (None, ""))
+    if agg in ("count_distinct", "join_distinct"):
+        seen = dict.fromkeys(r.get(src) for r in recs)
+        seen.pop(None, None)
+        if agg == "count_distinct":
+            return len(seen)
+        return ", ".join(str(v) for v in seen)
+    values = [v for v in (r.get(src) for r in recs) if v is not None]
+    if not values:
+        return None
+    if agg == "sum":
+        return sum(values)
+    if agg == "max":
+        return max(values)
+    if agg == "min":
+        return min(values)
+    if agg == "avg":
+        return sum(values) / len(values)
+    raise ValueError(f"unknown aggregation {agg!r}")
+
+
+def _derive(view: View, values: dict) -> None:
+    if "avg_ns" in values and view.column("avg_ns") and "total_ns" in values:
+        calls = values.get("calls") or 0
+        values["avg_ns"] = (values["total_ns"] or 0) // calls if calls else 0
+
+
+def group(view: View, recs: Sequence[Mapping]) -> list[Row]:
+    if view.log:
+        rows = []
+        for i, r in enumerate(recs):
+            values = {c.id: r.get(c.source) for c in view.columns}
+            rows.append(Row((r.get("ts", i), r.get("proc.pid"), i), values))
+        return rows
+    buckets: dict[tuple, list[Mapping]] = {}
+    keyf = view.key
+    for r in recs:
+        k = tuple(r.get(f) for f in keyf)
+        b = buckets.get(k)
+        if b is None:
+            buckets[k] = [r]
+        else:
+            b.append(r)
+    rows = []
+    for k, members in buckets.items():
+        values = {c.id: _aggregate(c, members) for c in view.columns}
+        _derive(view, values)
+        rows.append(Row(k, values))
+    return rows
+
+
+def _enrich_containers(rows: list[Row], records, query: flt.Filter | None) -> list[Row]:
+    """Containers view: cgroup CPU/memory and metadata from the container records,
+    and a row for a present container that has no process we know of yet."""
+    by_id = {c["container.id"]: c for c in records.of_kind("containers")}
+    seen = set()
+    for row in rows:
+        cid = row.key[0]
+        seen.add(cid)
+        c = by_id.get(cid)
+        if c is None:
+            continue
+        if c.get("cpu_pct", -1) is not None and c.get("cpu_pct", -1) >= 0:
+            row.values["cpu_pct"] = c["cpu_pct"]
+        if c.get("memory_bytes", -1) >= 0:
+            row.values["memory_bytes"] = c["memory_bytes"]
+        else:
+            row.values["memory_bytes"] = None
+        for col, field in (("name", "container.name"), ("image", "container.image"),
+                           ("runtime", "container.runtime")):
+            if c.get(field):
+                row.values[col] = c[field]
+    match_all = query is None or not query.fields
+    for cid, c in by_id.items():
+        if cid in seen or not c.get("present") or cid == "host":
+            continue
+        if not match_all and not (covers("containers", query.fields) and query.matches(c)):
+            continue
+        rows.append(Row((cid,), {
+            "id": cid, "name": c["container.name"], "image": c["container.image"],
+            "runtime": c["container.runtime"], "procs": 0, "threads": 0,
+            "cpu_pct": max(c.get("cpu_pct", 0) or 0, 0),
+            "rss_bytes": 0, "memory_bytes": c["memory_bytes"] if c["memory_bytes"] >= 0 else None,
+            "syscalls": 0, "file_bytes": 0, "net_bytes": 0,
+        }))
+    return rows
+
+
+ENRICH = {"containers": _enrich_containers}
+
+
+def sort_rows(view: View, rows: list[Row], sort: str | None = None, desc: bool | None = None) -> list[Row]:
+    col = sort or view.sort
+    if view.column(col) is None:
+        raise KeyError(f"view {view.id} has no column {col!r}; columns: {', '.join(c.id for c in view.columns)}")
+    if desc is None:
+        desc = view.sort_desc if sort is None else True
+
+    def key(row: Row):
+        v = row.values.get(col)
+        if v is None:
+            return (1, 0, "", row.key)
+        if isinstance(v, (int, float)):
+            return (0, -v if desc else v, "", _stable(row.key))
+        return (0, 0, v, _stable(row.key))
+
+    ordered = sorted(rows, key=key)
+    if desc and ordered and isinstance(ordered[0].values.get(col), str):
+        present = [r for r in ordered if r.values.get(col) is not None]
+        absent = [r for r in ordered if r.values.get(col) is None]
+        ordered = sorted(present, key=lambda r: (r.values.get(col), _stable(r.key)), reverse=True) + absent
+    return ordered
+
+
+def _stable(key: tuple) -> tuple:
+    return tuple((0, v) if isinstance(v, (int, float)) else (1, str(v)) for v in key)
+
+
+def compute(view: View, records, query: flt.Filter | None = None,
+            sort: str | None = None, desc: bool | None = None) -> list[Row]:
+    """Everything a view shows for one tick's records, sorted."""
+    rows = group(view, select(view, records, query))
+    if view.enrich:
+        rows = ENRICH[view.enrich](rows, records, query)
+    return sort_rows(view, rows, sort, desc)
+
+
+def parse_sort(spec: str) -> tuple[str, bool]:
+    """``--sort COLUMN`` sorts descending, ``--sort -COLUMN`` ascending."""
+    if spec.startswith("-"):
+        return spec[1:], False
+    return spec, True
+
+
+def drill(view: View, row: Row) -> tuple[str, str] | None:
+    """Enter on ``row``: the target view and the filter clause to add."""
+    d = view.drilldown
+    if d is None:
+        return None
+    value = row.values.get(d.column)
+    if value is None:
+        return None
+    return d.target, f"{d.field} = {flt.quote_value(value)}"
