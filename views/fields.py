@@ -1,0 +1,162 @@
+"""The catalogue of filter fields, named and typed as in sysdig/Falco.
+
+A *record* handed to a filter is a plain mapping from these field names to
+values (``str``, ``int``, ``bool``).  A field that does not apply to a record
+is simply absent (or ``None``): see :mod:`views.filter` for what comparisons
+do then.
+
+Each field has
+
+* a ``type`` that decides how values compare: ``string`` (text), ``number``
+  and ``port`` (numerically), ``bool`` (``true``/``false``), ``ip`` (IPv4 or
+  IPv6 address; a ``10.0.0.0/8`` style network matches every address in it);
+* a ``kind``: the kind of record that carries it (``container``, ``process``,
+  ``thread``, ``fd``, ``syscall``, ``event``).  The view engine uses the kinds
+  a filter references to decide which fine-grained records it must evaluate
+  the filter on (a filter on ``fd.name`` needs per-fd records, one on
+  ``proc.name`` only per-process ones).
+
+``ctop-ebpf --list-fields`` prints :func:`format_field_list`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+#: The value types a field can have.
+FIELD_TYPES: tuple[str, ...] = ("string", "number", "bool", "ip", "port")
+
+#: The record kinds a field can come from.  ``event`` is for fields of a
+#: single logged event (exec and open logs); the catalogue currently maps
+#: every ``evt.*`` field to ``syscall``.
+KINDS: tuple[str, ...] = ("container", "process", "thread", "fd", "syscall", "event")
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One filterable field: its name, value type, one-line description and record kind."""
+
+    name: str
+    type: str
+    description: str
+    kind: str
+
+    def __post_init__(self) -> None:
+        if self.type not in FIELD_TYPES:
+            raise ValueError(f"field {self.name}: unknown type {self.type!r}")
+        if self.kind not in KINDS:
+            raise ValueError(f"field {self.name}: unknown kind {self.kind!r}")
+
+
+FIELDS: tuple[Field, ...] = (
+    # container.* and k8s.*: the container the process runs in.
+    Field("container.id", "string",
+          "Container id (12-character short form); 'host' for processes outside containers",
+          "container"),
+    Field("container.name", "string",
+          "Container name; 'host' for processes outside containers", "container"),
+    Field("container.image", "string", "Image the container runs, e.g. nginx:1.25", "container"),
+    Field("container.runtime", "string",
+          "Container runtime: docker, containerd, cri-o, podman, lxc, nspawn; 'host' outside",
+          "container"),
+    Field("k8s.pod.name", "string", "Kubernetes pod name (absent outside pods)", "container"),
+    Field("k8s.ns.name", "string", "Kubernetes namespace of the pod (absent outside pods)",
+          "container"),
+    # proc.* and user.*: the process.
+    Field("proc.pid", "number", "Process id (thread-group id) as seen from the host", "process"),
+    Field("proc.ppid", "number", "Parent process id", "process"),
+    Field("proc.name", "string", "Process name (comm, at most 15 characters)", "process"),
+    Field("proc.pname", "string", "Name of the parent process", "process"),
+    Field("proc.exe", "string", "Path of the executable (as given to execve or /proc/PID/exe)",
+          "process"),
+    Field("proc.args", "string", "Command-line arguments after argv[0], joined with spaces",
+          "process"),
+    Field("proc.cmdline", "string", "Full command line: argv joined with spaces", "process"),
+    Field("user.uid", "number", "User id the process runs as", "process"),
+    Field("user.name", "string", "User name of user.uid (host passwd; the uid if unknown)",
+          "process"),
+    # thread.*
+    Field("thread.tid", "number", "Thread id as seen from the host", "thread"),
+    # fd.*: one file descriptor of the process.
+    Field("fd.num", "number", "File descriptor number", "fd"),
+    Field("fd.name", "string",
+          "Full fd name: file path, socket tuple lip:lport->rip:rport, unix socket path, pipe",
+          "fd"),
+    Field("fd.type", "string",
+          "fd type: file, directory, ipv4, ipv6, unix, pipe, event, signal, inotify, timer, "
+          "memfd, other", "fd"),
+    Field("fd.directory", "string", "Directory of a file fd (fd.name without its last part)",
+          "fd"),
+    Field("fd.filename", "string", "Last component of a file fd's path", "fd"),
+    Field("fd.l4proto", "string", "Layer-4 protocol of an IP socket: tcp, udp, raw", "fd"),
+    Field("fd.lip", "ip", "Local IP address of a socket", "fd"),
+    Field("fd.lport", "port", "Local port of a socket", "fd"),
+    Field("fd.rip", "ip", "Remote IP address of a socket", "fd"),
+    Field("fd.rport", "port", "Remote port of a socket", "fd"),
+    Field("fd.sport", "port",
+          "Server port of a connection: the listening side's port (local when accepted or "
+          "listening, remote when connected)", "fd"),
+    # evt.*: the system call.
+    Field("evt.type", "string", "System call name, e.g. openat, connect, execve", "syscall"),
+    Field("evt.failed", "bool", "true when the system call returned an error", "syscall"),
+    Field("evt.errno", "number", "Error number of a failed system call, e.g. 2", "syscall"),
+    Field("evt.errname", "string", "Error name of a failed system call, e.g. ENOENT", "syscall"),
+)
+
+#: Every field by name (read-only).
+FIELDS_BY_NAME: Mapping[str, Field] = MappingProxyType({f.name: f for f in FIELDS})
+
+if len(FIELDS_BY_NAME) != len(FIELDS):  # pragma: no cover - catalogue sanity
+    raise AssertionError("duplicate field names in the catalogue")
+
+
+def format_field_list() -> str:
+    """Return the field table ``ctop-ebpf --list-fields`` prints.
+
+    One line per field, columns aligned: name, type, description; a header
+    line first.  The text ends with a newline.
+    """
+    name_w = max(len("FIELD"), *(len(f.name) for f in FIELDS))
+    type_w = max(len("TYPE"), *(len(f.type) for f in FIELDS))
+    lines = [f"{'FIELD':<{name_w}}  {'TYPE':<{type_w}}  DESCRIPTION"]
+    lines += [f"{f.name:<{name_w}}  {f.type:<{type_w}}  {f.description}" for f in FIELDS]
+    return "\n".join(lines) + "\n"
+
+
+def suggest(name: str, limit: int = 3) -> list[str]:
+    """Return up to ``limit`` known field names close to ``name``, best first.
+
+    Used for "did you mean ...?" messages.  The same name in another letter
+    case (``PROC.NAME``) is the only suggestion; otherwise fields whose name
+    ends with ``name`` (``pid`` -> ``proc.pid``), shortest first, then
+    difflib's closest matches (``proc.nmae`` -> ``proc.name``).  An exact
+    known name returns itself.
+    """
+    if name in FIELDS_BY_NAME:
+        return [name]
+    if not name or limit <= 0:
+        return []
+    out: list[str] = []
+
+    def add(candidate: str) -> None:
+        if candidate not in out:
+            out.append(candidate)
+
+    low = name.lower()
+    for f in FIELDS:
+        if f.name.lower() == low:
+            return [f.name]
+    if "." not in low or low.startswith("."):
+        suffix = low if low.startswith(".") else "." + low
+        # shortest first: "name" suggests proc.name before container.name
+        for candidate in sorted((f.name for f in FIELDS if f.name.lower().endswith(suffix)),
+                                key=len):
+            add(candidate)
+    if len(low) <= 64:  # difflib is quadratic; nobody types a 64-char field name
+        for candidate in difflib.get_close_matches(low, list(FIELDS_BY_NAME), n=limit,
+                                                   cutoff=0.75):
+            add(candidate)
+    return out[:limit]
