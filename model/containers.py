@@ -1,0 +1,439 @@
+"""The live container resolver: cgroups on this host plus Docker metadata.
+
+``ContainerDirectory`` answers three questions for the live event source:
+
+* ``for_pid(pid)``: which container a process is in (from /proc/PID/cgroup);
+* ``for_cgroup_id(id)``: which container a cgroup v2 id (what BPF's
+  ``bpf_get_current_cgroup_id()`` returns: the inode number of the cgroup's
+  directory in the v2 hierarchy) belongs to, from a cached walk of that
+  hierarchy, so no file is read per event on a hit;
+* ``snapshot()``: every container present now, with Docker's name, image,
+  labels and state when known, and cumulative CPU and memory from its cgroup.
+
+None of them ever talks to Docker. Docker metadata comes from a daemon thread
+(``start()``/``stop()``) that lists the running containers once and then
+follows the Docker events stream, reconnecting every 1-2 s while the daemon
+is absent, stopped or restarting. Metadata learnt before a disconnection is
+kept (names of containers that survive a daemon restart stay right) and is
+replaced by a fresh list on reconnection. Unknown containers are named by
+their 12-character short id (LXC and nspawn ids are names already).
+
+Cgroup layouts: pure v2 (``/sys/fs/cgroup``), hybrid (v1 controllers plus
+v2 at ``/sys/fs/cgroup/unified``) and pure v1 are found from
+``PROC/self/mountinfo``, or by probing ``cgroup_root`` when that lists no
+cgroup mount under it (a fake tree in tests).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+from model.cgroups import ContainerRef, container_at, parse_cgroup, parse_cgroup_path
+from model.events import ContainerInfo
+
+__all__ = ["ContainerDirectory", "labels_get"]
+
+RESCAN_INTERVAL_S = 0.5  # at most one walk of the v2 hierarchy per interval on misses
+DOCKER_TIMEOUT_S = 5  # per Docker API call (not the events stream)
+RETRY_MIN_S, RETRY_MAX_S = 1.0, 2.0  # reconnection backoff
+_LIVE_STATES = ("running", "paused", "restarting")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_V1_WALKED = ("memory", "cpuacct", "name=systemd")  # v1 hierarchies searched for containers
+_Dirs = dict[str, str]  # a container's directory per hierarchy ("v2" or a v1 controller)
+
+
+def labels_get(info: ContainerInfo, key: str, default: str = "") -> str:
+    """The value of one label of a ContainerInfo (labels are a tuple of pairs)."""
+    for k, v in info.labels:
+        if k == key:
+            return v
+    return default
+
+
+@dataclass(frozen=True, slots=True)
+class _Hierarchy:
+    path: str  # where it is mounted (under cgroup_root)
+    root: str  # the cgroup path of that mount's root (usually "/")
+    controllers: frozenset[str]  # empty for v2
+
+    def cgroup_path(self, fs_path: str) -> str:
+        rel = os.path.relpath(fs_path, self.path)
+        rel = "" if rel == "." else rel
+        return "/" + "/".join(p for p in (self.root.strip("/"), rel) if p)
+
+
+@dataclass(frozen=True, slots=True)
+class _Meta:
+    name: str
+    image: str
+    labels: tuple[tuple[str, str], ...]
+    state: str
+
+
+def _unescape_mountinfo(field: str) -> str:
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            return f.read()
+    except (OSError, ValueError):
+        return None
+
+
+def _read_int(path: str, key: str | None = None) -> int:
+    """An integer file (``memory.current``) or one ``key value`` line of it; -1 if unknown."""
+    text = _read(path)
+    if text is None:
+        return -1
+    try:
+        if key is None:
+            return int(text.split()[0])
+        for line in text.splitlines():
+            k, _, v = line.partition(" ")
+            if k == key:
+                return int(v)
+    except (ValueError, IndexError):
+        pass
+    return -1
+
+
+class ContainerDirectory:
+    """Resolve processes and cgroup ids to containers and describe them."""
+
+    def __init__(self, *, cgroup_root: str = "/sys/fs/cgroup", proc_root: str = "/proc",
+                 docker_enabled: bool = True, docker_base_url: str | None = None) -> None:
+        self.cgroup_root = cgroup_root.rstrip("/") or "/"
+        self.proc_root = proc_root
+        self.docker_enabled = docker_enabled
+        self.docker_base_url = docker_base_url
+        self.v2, self.v1 = self._find_hierarchies()
+        self._lock = threading.Lock()
+        self._by_ino: dict[int, str] = {}  # v2 cgroup id -> cgroup path
+        # v2 cgroup id -> (parsed ref, bare 64-hex id in the path when ref is None)
+        self._ref_by_ino: dict[int, tuple[ContainerRef | None, str]] = {}
+        self._last_scan = float("-inf")
+        # Docker state: written by the thread, read (copied) by callers.
+        self._meta: dict[str, _Meta] = {}
+        self._connected = False
+        self.docker_error = ""  # last reason Docker is unavailable, "" when connected
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._client = None
+        self._stream = None
+
+    # ---- layout ---------------------------------------------------------
+
+    def _find_hierarchies(self) -> tuple[_Hierarchy | None, dict[str, _Hierarchy]]:
+        """The v2 hierarchy and the v1 ones by controller, under cgroup_root."""
+        v2: _Hierarchy | None = None
+        v1: dict[str, _Hierarchy] = {}
+        for line in (_read(os.path.join(self.proc_root, "self/mountinfo")) or "").splitlines():
+            left, sep, right = line.partition(" - ")
+            fields, rfields = left.split(), right.split()
+            if not sep or len(fields) < 5 or len(rfields) < 3:
+                continue
+            root, mnt = _unescape_mountinfo(fields[3]), _unescape_mountinfo(fields[4])
+            if mnt != self.cgroup_root and not mnt.startswith(self.cgroup_root + "/"):
+                continue
+            if rfields[0] == "cgroup2":
+                v2 = _Hierarchy(mnt, root, frozenset())
+            elif rfields[0] == "cgroup":
+                ctrls = frozenset(rfields[2].split(",")) - {"rw", "ro"}
+                for c in ctrls:
+                    v1.setdefault(c, _Hierarchy(mnt, root, ctrls))
+        if v2 is None and not v1:
+            v2, v1 = self._probe_hierarchies()
+        return v2, v1
+
+    def _probe_hierarchies(self) -> tuple[_Hierarchy | None, dict[str, _Hierarchy]]:
+        """Guess the layout from the files under cgroup_root (no mountinfo)."""
+        root = self.cgroup_root
+        if os.path.exists(os.path.join(root, "cgroup.controllers")):
+            return _Hierarchy(root, "/", frozenset()), {}
+        v2 = None
+        if os.path.exists(os.path.join(root, "unified", "cgroup.controllers")):
+            v2 = _Hierarchy(os.path.join(root, "unified"), "/", frozenset())
+        v1: dict[str, _Hierarchy] = {}
+        try:
+            names = sorted(os.listdir(root))
+        except OSError:
+            names = []
+        for name in names:
+            path = os.path.join(root, name)
+            if name == "unified" or not os.path.exists(os.path.join(path, "cgroup.procs")):
+                continue
+            ctrls = frozenset("name=systemd" if c == "systemd" else c for c in name.split(","))
+            for c in ctrls:
+                v1.setdefault(c, _Hierarchy(path, "/", ctrls))
+        return v2, v1
+
+    # ---- per process and per cgroup id -------------------------------------
+
+    def for_pid(self, pid: int) -> ContainerRef | None:
+        """The container of a process, None on the host or if it is gone."""
+        text = _read(os.path.join(self.proc_root, str(int(pid)), "cgroup"))
+        if not text:
+            return None
+        ref = parse_cgroup(text)
+        if ref is None:
+            ref = self._docker_fallback(text)
+        return ref
+
+    def for_cgroup_id(self, cgroup_id: int) -> ContainerRef | None:
+        """The container of a cgroup v2 id (BPF's cgroup id), None for the host."""
+        with self._lock:
+            path = self._by_ino.get(cgroup_id)
+            stale = path is None and time.monotonic() - self._last_scan >= RESCAN_INTERVAL_S
+        if stale:
+            self._scan()
+            with self._lock:
+                path = self._by_ino.get(cgroup_id)
+        if path is None:
+            return None
+        with self._lock:
+            cached = self._ref_by_ino.get(cgroup_id)
+        if cached is None:
+            ref = parse_cgroup_path(path)
+            bare = _HEX64.findall(path) if ref is None else []
+            cached = (ref, bare[-1] if bare else "")
+            with self._lock:
+                self._ref_by_ino[cgroup_id] = cached
+        ref, bare_id = cached
+        if ref is None and bare_id and bare_id in self._meta:  # Docker's --cgroup-parent
+            return ContainerRef(bare_id, "docker")
+        return ref
+
+    def _docker_fallback(self, text: str) -> ContainerRef | None:
+        """A bare 64-hex id that Docker knows (custom --cgroup-parent), else None."""
+        with self._lock:
+            known = self._meta
+        ids = [m for m in _HEX64.findall(text) if m in known]
+        return ContainerRef(ids[-1], "docker") if ids else None
+
+    # ---- walking the hierarchies ------------------------------------------
+
+    @staticmethod
+    def _walk(h: _Hierarchy, max_depth: int = 16):
+        """(fs path, cgroup path, inode) of every directory of a hierarchy."""
+        try:
+            yield h.path, h.cgroup_path(h.path), os.stat(h.path).st_ino
+        except OSError:
+            return
+        stack = [(h.path, 0)]
+        while stack:
+            d, depth = stack.pop()
+            try:
+                with os.scandir(d) as it:
+                    for e in it:
+                        if e.is_dir(follow_symlinks=False):
+                            yield e.path, h.cgroup_path(e.path), e.inode()
+                            if depth < max_depth:
+                                stack.append((e.path, depth + 1))
+            except OSError:
+                continue  # removed while walking, or unreadable
+
+    def _scan(self) -> tuple[dict[str, tuple[ContainerRef, _Dirs]], dict[str, _Dirs]]:
+        """Walk the hierarchies once: refresh the v2 id map, return what was found.
+
+        Returns ``(containers, bare)``: containers by id as (ref, directories by
+        hierarchy: "v2" or a v1 controller), and directories named by a bare
+        64-hex id that no runtime pattern claims (Docker's ``--cgroup-parent``),
+        which count only if Docker knows the id.
+        """
+        found: dict[str, tuple[ContainerRef, _Dirs]] = {}
+        bare: dict[str, _Dirs] = {}
+        by_ino: dict[int, str] = {}
+        walked: list[tuple[str, _Hierarchy]] = []
+        if self.v2 is not None:
+            walked.append(("v2", self.v2))
+        walked += [(c, self.v1[c]) for c in _V1_WALKED if c in self.v1]
+        for key, h in walked:
+            for fs_path, cg_path, ino in self._walk(h):
+                if key == "v2":
+                    by_ino[ino] = cg_path
+                ref = container_at(cg_path)
+                if ref is not None:
+                    found.setdefault(ref.id, (ref, {}))[1].setdefault(key, fs_path)
+                elif _HEX64.fullmatch(base := os.path.basename(fs_path)):
+                    bare.setdefault(base, {}).setdefault(key, fs_path)
+        with self._lock:
+            self._by_ino = by_ino
+            self._ref_by_ino = {i: r for i, r in self._ref_by_ino.items() if i in by_ino}
+            self._last_scan = time.monotonic()
+        return found, bare
+
+    @staticmethod
+    def _usage(dirs: _Dirs) -> tuple[int, int]:
+        """Cumulative CPU ns and memory bytes of a container's own cgroup."""
+        cpu = mem = -1
+        if "cpuacct" in dirs:  # same count as v2's usage_usec, in ns
+            cpu = _read_int(os.path.join(dirs["cpuacct"], "cpuacct.usage"))
+        if "v2" in dirs:
+            if cpu < 0:
+                usec = _read_int(os.path.join(dirs["v2"], "cpu.stat"), "usage_usec")
+                cpu = usec * 1000 if usec >= 0 else -1
+            mem = _read_int(os.path.join(dirs["v2"], "memory.current"))
+        if mem < 0 and "memory" in dirs:
+            mem = _read_int(os.path.join(dirs["memory"], "memory.usage_in_bytes"))
+        return cpu, mem
+
+    def snapshot(self) -> list[ContainerInfo]:
+        """Every container present now, sorted by id (never blocks on Docker)."""
+        found, bare = self._scan()
+        with self._lock:
+            meta, connected = dict(self._meta), self._connected
+        for cid, dirs in bare.items():
+            if cid in meta and cid not in found:
+                found[cid] = (ContainerRef(cid, "docker"), dirs)
+        out: list[ContainerInfo] = []
+        seen: set[str] = set()
+        for _, (ref, dirs) in sorted(found.items()):
+            m = meta.get(ref.id)
+            if m is not None and connected and m.state not in _LIVE_STATES:
+                continue  # stopped: its cgroup is on its way out
+            seen.add(ref.id)
+            out.append(self._info(ref, m, dirs))
+        if connected:
+            for cid, m in sorted(meta.items()):
+                if cid not in seen and m.state in _LIVE_STATES:
+                    out.append(self._info(ContainerRef(cid, "docker"), m, {}))
+        out.sort(key=lambda info: info.id)
+        return out
+
+    def _info(self, ref: ContainerRef, m: _Meta | None, dirs: _Dirs) -> ContainerInfo:
+        cpu, mem = self._usage(dirs)
+        if m is None:
+            return ContainerInfo(id=ref.id, runtime=ref.runtime, name=ref.short_id,
+                                 cpu_ns=cpu, memory_bytes=mem)
+        return ContainerInfo(id=ref.id, runtime="docker", name=m.name or ref.short_id,
+                             image=m.image, labels=m.labels, state=m.state,
+                             cpu_ns=cpu, memory_bytes=mem)
+
+    # ---- Docker -------------------------------------------------------------
+
+    @property
+    def docker_connected(self) -> bool:
+        """Whether the events stream is being followed right now."""
+        return self._connected
+
+    def start(self) -> "ContainerDirectory":
+        """Start following Docker in a daemon thread (no-op if disabled or started)."""
+        if self.docker_enabled and self._thread is None:
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._docker_loop, name="docker-meta",
+                                            daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop the Docker thread: close its stream and client, wait a little."""
+        self._stopping.set()
+        self._close_docker()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def __enter__(self) -> "ContainerDirectory":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _close_docker(self) -> None:
+        with self._lock:
+            stream, client = self._stream, self._client
+            self._stream = self._client = None
+            self._connected = False
+        for obj in (stream, client):
+            try:
+                if obj is not None:
+                    obj.close()
+            except Exception:  # noqa: BLE001 - closing a dead connection may fail any way
+                pass
+
+    def _docker_loop(self) -> None:
+        delay = RETRY_MIN_S
+        while not self._stopping.is_set():
+            try:
+                self._docker_session()
+                delay = RETRY_MIN_S  # the stream ended: the daemon went away
+                self.docker_error = "events stream ended"
+            except ImportError as exc:
+                self.docker_error = f"docker SDK missing: {exc}"
+                return
+            except Exception as exc:  # noqa: BLE001 - any failure means "retry later"
+                self.docker_error = f"{type(exc).__name__}: {exc}"
+            finally:
+                self._close_docker()
+            self._stopping.wait(delay)
+            delay = min(delay * 2, RETRY_MAX_S)
+
+    def _docker_session(self) -> None:
+        """Connect, list, then apply events until the stream ends or stop()."""
+        import docker  # the SDK is only needed by this thread
+
+        if self.docker_base_url:
+            client = docker.DockerClient(base_url=self.docker_base_url, timeout=DOCKER_TIMEOUT_S)
+        else:
+            client = docker.from_env(timeout=DOCKER_TIMEOUT_S)
+        with self._lock:
+            self._client = client
+        if self._stopping.is_set():
+            return
+        since = int(time.time()) - 1  # replay what happens while listing
+        stream = client.events(decode=True, filters={"type": "container"}, since=since)
+        with self._lock:
+            self._stream = stream
+        if self._stopping.is_set():
+            return
+        meta = {}
+        for c in client.containers.list(all=False, sparse=True):
+            a = c.attrs
+            names = a.get("Names") or [""]
+            meta[a["Id"]] = _Meta(names[0].lstrip("/"), a.get("Image", ""),
+                                  tuple(sorted((a.get("Labels") or {}).items())),
+                                  a.get("State", "running"))
+        with self._lock:
+            self._meta = meta
+            self._connected = True
+        self.docker_error = ""
+        for event in stream:
+            if self._stopping.is_set():
+                return
+            self._apply_event(client, event)
+
+    def _apply_event(self, client, event: dict) -> None:
+        """Update the metadata cache from one container event."""
+        cid = (event.get("Actor") or {}).get("ID") or event.get("id") or ""
+        action = str(event.get("Action") or event.get("status") or "").split(":", 1)[0]
+        if not cid:
+            return
+        if action == "destroy":
+            with self._lock:
+                self._meta.pop(cid, None)
+        elif action == "die":
+            with self._lock:
+                if cid in self._meta:
+                    m = self._meta[cid]
+                    self._meta[cid] = _Meta(m.name, m.image, m.labels, "exited")
+        elif action in ("create", "start", "restart", "rename", "pause", "unpause", "update"):
+            import docker.errors
+
+            try:
+                a = client.api.inspect_container(cid)
+            except docker.errors.NotFound:
+                with self._lock:
+                    self._meta.pop(cid, None)
+                return
+            cfg, st = a.get("Config") or {}, a.get("State") or {}
+            m = _Meta(str(a.get("Name", "")).lstrip("/"), cfg.get("Image", ""),
+                      tuple(sorted((cfg.get("Labels") or {}).items())),
+                      st.get("Status", ""))
+            with self._lock:
+                self._meta[cid] = m
