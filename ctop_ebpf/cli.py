@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.list_fields:
         from views.fields import format_field_list  # noqa: PLC0415
 
-        print(format_field_list())
+        sys.stdout.write(format_field_list())
         return EXIT_OK
     if args.dump_probes:
         from probes import loader  # noqa: PLC0415

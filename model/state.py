@@ -197,7 +197,6 @@ class SystemState:
             ctx = self.context(p)
             self.exec_log.append({
                 **ctx, "ts": e.ts, "filename": e.filename, "argv_truncated": e.argv_truncated,
-                "proc.pname": self.processes[p.ppid].comm if p.ppid in self.processes else "",
             })
         else:
             self.stats.log_dropped += 1
@@ -356,10 +355,10 @@ class SystemState:
                 if th.cpu_ns >= 0:
                     th.cpu_pct = max(0.0, (s.cpu_ns - th.cpu_ns) * 100.0 / interval_ns)
                 th.cpu_ns = s.cpu_ns
-        if t.containers:
-            for c in self.containers.values():
-                if c.id != HOST:
-                    c.present = False
+        # each tick lists every container present; the others have stopped
+        for c in self.containers.values():
+            if c.id != HOST:
+                c.present = False
         for info in t.containers:
             c = self.containers.get(info.id)
             if c is None:
@@ -415,6 +414,8 @@ class SystemState:
             "proc.name": p.comm,
             "proc.exe": p.exe,
             "proc.cmdline": p.cmdline,
+            "proc.args": " ".join(p.argv[1:]),
+            "proc.pname": parent.comm if (parent := self.processes.get(p.ppid)) else "",
             "user.uid": p.uid,
             "user.name": self.user_name(p.uid) if p.uid >= 0 else "",
             "container.id": c.short_id,
@@ -435,6 +436,7 @@ class SystemState:
         out = {"fd.num": fd, "fd.type": info.kind, "fd.name": info.display_name()}
         if info.kind in ("file", "directory"):
             out["fd.directory"] = info.name if info.kind == "directory" else (os.path.dirname(info.name) or "")
+            out["fd.filename"] = os.path.basename(info.name)
         elif info.kind in ("ipv4", "ipv6"):
             out["fd.l4proto"] = info.proto
             out["fd.lip"], out["fd.lport"] = info.laddr, info.lport

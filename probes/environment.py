@@ -16,7 +16,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from .errors import KernelHeadersError, PrivilegeError, TracefsError
+from .errors import KernelHeadersError, PrivilegeError, TracefsError  # noqa: F401 (re-exported)
 
 CAP_SYS_ADMIN = 21
 CAP_PERFMON = 38

@@ -1,0 +1,153 @@
+"""End to end, for real: the probes on this kernel, the batch JSON, exact numbers."""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+import uuid
+
+import pytest
+
+from tests.batch_run import BatchRun, named_python, rows, total
+
+pytestmark = [pytest.mark.kernel, pytest.mark.usefixtures("kernel")]
+
+
+def _run_workload(python: str, code: str, *args: str) -> str:
+    done = subprocess.run([python, "-c", textwrap.dedent(code), *args],
+                          capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout
+
+
+def test_file_written_and_read_back_is_exact(tmp_path):
+    path = f"/tmp/ctop-test-{uuid.uuid4().hex}"
+    py = named_python(tmp_path, "ctopt_file")
+    with BatchRun("files", "--filter", f"fd.name = {path}") as run:
+        run.wait_ready()
+        _run_workload(py, """
+            import sys
+            data = b"x" * 1048576
+            with open(sys.argv[1], "wb") as f:
+                f.write(data)
+            with open(sys.argv[1], "rb") as f:
+                assert len(f.read()) == 1048576
+        """, path)
+        run.collect_until(lambda ticks: total(ticks, "bytes_read", name=path) >= 1048576)
+    assert total(run.ticks, "bytes_written", name=path) == 1048576
+    assert total(run.ticks, "bytes_read", name=path) == 1048576
+    assert total(run.ticks, "opens", name=path) == 2
+    assert {r["name"] for r in rows(run.ticks)} == {path}
+    first = run.ticks[0]
+    assert first["view"] == "files" and first["interval_s"] == 0.5
+    assert {"events", "lost"} <= set(first["stats"])
+    assert first["columns"][:5] == ["name", "opens", "bytes_read", "bytes_written", "errors"]
+
+
+def test_syscall_loop_counts_exactly(tmp_path):
+    name = f"ctopt_{uuid.uuid4().hex[:8]}"
+    py = named_python(tmp_path, name)
+    with BatchRun("syscalls", "--filter", f"proc.name = {name}") as run:
+        run.wait_ready()
+        _run_workload(py, """
+            import os
+            for _ in range(100000):
+                os.getppid()
+        """)
+        run.collect_until(lambda ticks: total(ticks, "calls", syscall="getppid") >= 100000)
+    assert total(run.ticks, "calls", syscall="getppid") == 100000
+    assert total(run.ticks, "errors", syscall="getppid") == 0
+    assert total(run.ticks, "total_ns", syscall="getppid") > 0
+
+
+def test_failed_opens_count_as_errors(tmp_path):
+    name = f"ctopt_{uuid.uuid4().hex[:8]}"
+    missing = f"/nonexistent-{uuid.uuid4().hex}"
+    py = named_python(tmp_path, name)
+    with BatchRun("errors", "--filter", f"proc.name = {name}") as run, \
+            BatchRun("files", "--filter", f"fd.name = {missing}") as files:
+        run.wait_ready()
+        files.wait_ready()
+        _run_workload(py, """
+            import sys
+            for _ in range(1000):
+                try:
+                    open(sys.argv[1])
+                except FileNotFoundError:
+                    pass
+        """, missing)
+        run.collect_until(lambda ticks: total(ticks, "count", errname="ENOENT") >= 1000)
+        files.collect_until(lambda ticks: total(ticks, "errors", name=missing) >= 1000)
+    enoent = [r for r in rows(run.ticks) if r["errname"] == "ENOENT"]
+    assert enoent and all(r["errno"] == 2 for r in enoent)
+    assert "openat" in ", ".join(r["syscalls"] for r in enoent)
+    assert total(files.ticks, "errors", name=missing) == 1000
+    assert total(files.ticks, "opens", name=missing) == 1000
+
+
+def test_new_exec_is_seen_with_its_command_line():
+    marker = f"ctop-marker-{uuid.uuid4().hex}"
+    with BatchRun("execs", "--filter", f"proc.cmdline contains {marker}") as run:
+        run.wait_ready()
+        subprocess.run(["/bin/sh", "-c", f"/bin/echo {marker} > /dev/null"], check=True)
+        run.collect_until(lambda ticks: any(True for _ in rows(ticks)), settle=1)
+    found = list(rows(run.ticks))
+    assert [r["cmdline"] for r in found] == [f"/bin/echo {marker}"] or \
+        {r["cmdline"] for r in found} == {f"/bin/sh -c /bin/echo {marker} > /dev/null", f"/bin/echo {marker}"}
+    echo = [r for r in found if r["cmdline"].startswith("/bin/echo")]
+    assert echo and echo[0]["pid"] > 0 and echo[0]["user"] == "root"
+
+
+def test_loopback_tcp_exchange_has_both_tuples_and_exact_bytes(tmp_path):
+    name = f"ctopt_{uuid.uuid4().hex[:8]}"
+    py = named_python(tmp_path, name)
+    with BatchRun("connections", "--filter", f"proc.name = {name}") as run:
+        run.wait_ready()
+        out = _run_workload(py, """
+            import socket, threading
+            srv = socket.socket()
+            srv.bind(("127.0.0.1", 0))
+            srv.listen(1)
+            sport = srv.getsockname()[1]
+            def serve():
+                conn, _ = srv.accept()
+                got = 0
+                while got < 100000:
+                    got += len(conn.recv(65536))
+                conn.sendall(b"s" * 50000)
+                conn.close()
+            t = threading.Thread(target=serve)
+            t.start()
+            c = socket.create_connection(("127.0.0.1", sport))
+            c.sendall(b"c" * 100000)
+            got = 0
+            while got < 50000:
+                got += len(c.recv(65536))
+            print(sport, c.getsockname()[1])
+            c.close()
+            t.join()
+        """)
+        sport, cport = (int(x) for x in out.split())
+        client, server = f"127.0.0.1:{cport}", f"127.0.0.1:{sport}"
+        run.collect_until(lambda ticks: total(ticks, "bytes_received", local=client) >= 50000
+                          and total(ticks, "bytes_received", local=server, remote=client) >= 100000)
+    assert total(run.ticks, "bytes_sent", local=client, remote=server) == 100000
+    assert total(run.ticks, "bytes_received", local=client, remote=server) == 50000
+    assert total(run.ticks, "bytes_received", local=server, remote=client) == 100000
+    assert total(run.ticks, "bytes_sent", local=server, remote=client) == 50000
+    protos = {r["proto"] for r in rows(run.ticks) if r["local"] in (client, server)}
+    assert protos == {"tcp"}
+
+
+def test_without_privilege_exit_3_with_a_message():
+    import os
+    import sys
+
+    if os.geteuid() != 0:
+        pytest.skip("runs as root and drops privilege itself")
+    done = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+         sys.executable, "-m", "ctop_ebpf", "--batch", "--iterations", "1"],
+        capture_output=True, text=True, timeout=60, cwd=str(__import__("tests.batch_run").batch_run.ROOT),
+    )
+    assert done.returncode == 3
+    assert "CAP_BPF" in done.stderr and "Traceback" not in done.stderr

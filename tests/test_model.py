@@ -1,0 +1,123 @@
+"""The state model, driven by synthetic events (no kernel)."""
+
+from __future__ import annotations
+
+from model import events as ev
+from model.state import SystemState
+from tests.synthetic import T0, snapshot, tick, users
+
+WEB = "a" * 64
+
+
+def state_with(*events) -> SystemState:
+    s = SystemState(user_name=users)
+    for e in events:
+        s.apply(e)
+    return s
+
+
+def test_snapshot_fork_exec_exit_lifecycle():
+    s = state_with(snapshot(100, "bash", uid=1000))
+    s.apply(ev.Fork(T0, 100, 101, 101, False, "bash", 1))
+    s.apply(ev.Exec(T0 + 1, 101, 101, 1000, "cat", "/usr/bin/cat", ("cat", "/etc/hosts"), False, 1))
+    s.apply(ev.Exit(T0 + 2, 101, 101, 0))
+    recs = s.end_tick(tick(1))
+    procs = {r["proc.pid"]: r for r in recs.procs}
+    assert procs[101]["proc.cmdline"] == "cat /etc/hosts"
+    assert procs[101]["proc.ppid"] == 100 and procs[101]["user.name"] == "alice"
+    assert procs[101]["exited"] is True and procs[101]["exit_code"] == 0
+    assert [e["proc.cmdline"] for e in recs.execs] == ["cat /etc/hosts"]
+    assert recs.execs[0]["proc.pname"] == "bash"
+    # visible for the tick in which it exited, then pruned
+    recs2 = s.end_tick(tick(2))
+    assert {r["proc.pid"] for r in recs2.procs} == {100}
+
+
+def test_threads_are_not_processes():
+    s = state_with(snapshot(200, "java"))
+    s.apply(ev.Fork(T0, 200, 200, 201, True, "java", 1))
+    recs = s.end_tick(tick(1, syscalls=[ev.SyscallStat(200, 201, "futex", 10, 0, 500)]))
+    assert [r["proc.pid"] for r in recs.procs] == [200]
+    assert {r["thread.tid"] for r in recs.threads} == {200, 201}
+    assert next(r for r in recs.threads if r["thread.tid"] == 201)["syscalls"] == 10
+
+
+def test_open_io_close_counts_per_path_within_one_tick():
+    s = state_with(snapshot(300, "app"))
+    s.apply(ev.Open(T0, 300, 300, "openat", "/data/f", 0o1, 5))
+    s.apply(ev.Close(T0 + 1, 300, 300, 5, 0, bytes_read=0, bytes_written=4096, reads=0, writes=1))
+    s.apply(ev.Open(T0 + 2, 300, 300, "openat", "/data/f", 0, 5))
+    s.apply(ev.Open(T0 + 3, 300, 300, "openat", "/missing", 0, -2))
+    recs = s.end_tick(tick(1, fdio=[ev.FdIO(300, 5, 4096, 0, 1, 0)]))
+    files = {r["fd.name"]: r for r in recs.fds}
+    assert files["/data/f"]["opens"] == 2
+    assert files["/data/f"]["bytes_written"] == 4096 and files["/data/f"]["bytes_read"] == 4096
+    assert files["/missing"]["errors"] == 1 and files["/missing"]["opens"] == 1
+    proc = recs.procs[0]
+    assert proc["file_bytes"] == 8192 and proc["opens"] == 3
+    assert [o["result_text"] for o in recs.opens] == ["5", "5", "ENOENT"]
+    # next tick: counters start again, the open fd is still listed
+    recs2 = s.end_tick(tick(2))
+    f = [r for r in recs2.fds if r["fd.name"] == "/data/f"]
+    assert f and f[0]["opens"] == 0 and f[0]["fd.open"] is True
+
+
+def test_socket_connect_and_accept_tuples():
+    s = state_with(snapshot(400, "curl"), snapshot(500, "nginx"))
+    s.apply(ev.Socket(T0, 500, 3, 2, 1, 0))
+    s.apply(ev.SockAddr(T0, 500, 500, "bind", 3, 0, 2, "127.0.0.1", 80))
+    s.apply(ev.SockAddr(T0, 500, 500, "listen", 3, 0, 0))
+    s.apply(ev.Socket(T0, 400, 4, 2, 1, 0))
+    s.apply(ev.SockAddr(T0, 400, 400, "connect", 4, 0, 2, "127.0.0.1", 40000, "127.0.0.1", 80))
+    s.apply(ev.SockAddr(T0, 500, 500, "accept", 3, 6, 2, "127.0.0.1", 80, "127.0.0.1", 40000))
+    recs = s.end_tick(tick(1, fdio=[ev.FdIO(400, 4, 10, 20, 1, 1), ev.FdIO(500, 6, 20, 10, 1, 1)]))
+    net = {(r["proc.pid"], r["fd.name"]): r for r in recs.fds if r["fd.type"] == "ipv4"}
+    client = net[(400, "127.0.0.1:40000->127.0.0.1:80")]
+    server = net[(500, "127.0.0.1:80->127.0.0.1:40000")]
+    assert client["bytes_written"] == 20 and server["bytes_read"] == 20
+    assert client["fd.sport"] == 80 and server["fd.sport"] == 80
+    assert net[(500, "127.0.0.1:80")]["fd.sport"] == 80  # the listener
+    assert client["fd.l4proto"] == "tcp"
+    assert {r["proc.pid"]: r["net_bytes"] for r in recs.procs} == {400: 30, 500: 30}
+
+
+def test_dup_and_fork_share_what_the_fd_is():
+    s = state_with(snapshot(600, "sh"))
+    s.apply(ev.Open(T0, 600, 600, "openat", "/var/log/x", 0o1, 3))
+    s.apply(ev.Dup(T0, 600, 3, 1))
+    s.apply(ev.Fork(T0, 600, 601, 601, False, "sh", 1))
+    recs = s.end_tick(tick(1, fdio=[ev.FdIO(601, 1, 0, 7, 0, 1)]))
+    row = next(r for r in recs.fds if r["proc.pid"] == 601 and r["bytes_written"])
+    assert row["fd.name"] == "/var/log/x" and row["fd.num"] == 1
+
+
+def test_containers_and_cpu_from_samples():
+    s = state_with(snapshot(700, "httpd", container=WEB, runtime="docker"), snapshot(1, "init"))
+    info = ev.ContainerInfo(WEB, "docker", "web", "busybox:latest", (("io.kubernetes.pod.name", "web-0"),),
+                            "running", cpu_ns=1_000_000_000, memory_bytes=4096)
+    s.end_tick(tick(1, samples=[ev.ProcSample(700, 700, 1_000_000_000, 8192, 1)], containers=[info]))
+    info2 = ev.ContainerInfo(WEB, "docker", "web", "busybox:latest", (("io.kubernetes.pod.name", "web-0"),),
+                             "running", cpu_ns=1_500_000_000, memory_bytes=4096)
+    recs = s.end_tick(tick(2, samples=[ev.ProcSample(700, 700, 1_250_000_000, 8192, 1)], containers=[info2]))
+    proc = next(r for r in recs.procs if r["proc.pid"] == 700)
+    assert proc["container.id"] == WEB[:12] and proc["container.name"] == "web"
+    assert proc["k8s.pod.name"] == "web-0"
+    assert abs(proc["cpu_pct"] - 25.0) < 1e-6
+    c = next(r for r in recs.containers if r["container.id"] == WEB[:12])
+    assert abs(c["cpu_pct"] - 50.0) < 1e-6
+    host = next(r for r in recs.procs if r["proc.pid"] == 1)
+    assert host["container.id"] == "host" and host["container.name"] == "host"
+    # the container stops: no process, not reported → gone after the tick
+    s.apply(ev.Exit(T0, 700, 700, 0))
+    s.end_tick(tick(3))
+    recs = s.end_tick(tick(4))
+    assert WEB[:12] not in {r["container.id"] for r in recs.containers}
+
+
+def test_events_for_unknown_processes_do_not_crash():
+    s = SystemState(user_name=users)
+    s.apply(ev.Close(T0, 999, 999, 3, 0))
+    s.apply(ev.Exit(T0, 998, 998, 0))
+    s.apply(ev.Dup(T0, 997, 5, 6))
+    recs = s.end_tick(tick(1, syscalls=[ev.SyscallStat(996, 996, "read", 1, 0, 1)]))
+    assert {r["proc.pid"] for r in recs.procs} == {997, 996}
