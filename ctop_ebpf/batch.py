@@ -6,8 +6,8 @@ import asyncio
 import signal
 import sys
 
+from model.capture import CaptureError
 from model.source import run_pipeline
-from model.state import SystemState
 from probes.errors import ProbeError
 from views import engine
 from views.output import json_line, text_table
@@ -21,19 +21,35 @@ def run_batch(session: Session) -> int:
     except ProbeError as exc:
         print(f"ctop-ebpf: {exc}", file=sys.stderr)
         return exc.exit_code
-    try:
-        return asyncio.run(_run(session))
-    except KeyboardInterrupt:
-        return 0
-
-
-async def _run(session: Session) -> int:
-    try:
-        source = session.make_source()
     except UsageError as exc:
         print(f"ctop-ebpf: {exc}", file=sys.stderr)
         return 2
-    state = SystemState()
+    holder: dict = {}
+    try:
+        return asyncio.run(_run(session, holder))
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        # the capture is finalised whatever ended the run (SIGINT, SIGTERM, an error)
+        writer = getattr(holder.get("source"), "writer", None)
+        if writer is not None:
+            try:
+                writer.close()
+            except CaptureError as exc:
+                print(f"ctop-ebpf: {exc}", file=sys.stderr)
+        session.close()
+
+
+async def _run(session: Session, holder: dict) -> int:
+    from .recording import warn_stderr  # noqa: PLC0415
+
+    try:
+        source = session.make_source(replay_pace="fast", warn=warn_stderr)
+    except UsageError as exc:
+        print(f"ctop-ebpf: {exc}", file=sys.stderr)
+        return 2
+    holder["source"] = source
+    state = session.make_state(source)
     printed = 0
     out = sys.stdout
 
@@ -60,6 +76,9 @@ async def _run(session: Session) -> int:
     except ProbeError as exc:
         print(f"ctop-ebpf: {exc}", file=sys.stderr)
         return exc.exit_code
+    except CaptureError as exc:
+        print(f"ctop-ebpf: {exc}", file=sys.stderr)
+        return 2
     except asyncio.CancelledError:
         return 0
     except BrokenPipeError:

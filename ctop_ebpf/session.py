@@ -58,26 +58,76 @@ class Session:
             write=args.write, read=args.read, force=args.force, view_given=args.view is not None,
         )
 
-    def make_source(self, progress=None):
-        """The live probes (or, later, a capture replay) as an EventSource."""
-        if self.read:
-            raise UsageError("replaying capture files (--read) is not built yet")
-        if self.write:
-            raise UsageError("recording capture files (--write) is not built yet")
-        from model.containers import ContainerDirectory  # noqa: PLC0415
-        from probes.live import LiveSource  # noqa: PLC0415
+    def make_source(self, progress=None, *, replay_pace: str = "recorded", warn=None):
+        """The event source of this run: a capture replay (--read) or the live probes,
+        recorded into the --write file when one is given.
 
-        containers = ContainerDirectory(docker_enabled=self.docker)
-        return LiveSource(self.delay, buffer_pages=self.buffer_pages, containers=containers,
-                          progress=progress)
+        ``replay_pace`` is "recorded" (the TUI) or "fast" (batch); ``warn`` receives
+        the replay's warnings (a capture cut off by a crash), stderr by default.
+        Raises UsageError (exit 2) for a capture that cannot be read or written.
+        """
+        from . import recording  # noqa: PLC0415
+
+        if self.read:
+            source = self.extra.pop("replay", None) or recording.open_replay(self.read)
+            source.pace = replay_pace
+            if warn is not None:
+                source.warn = warn
+            return source
+        writer = self.extra.pop("writer", None)
+        if writer is None and self.write:
+            writer = recording.open_writer(self.write, force=self.force, interval_s=self.delay)
+        try:
+            from model.containers import ContainerDirectory  # noqa: PLC0415
+            from probes.live import LiveSource  # noqa: PLC0415
+
+            containers = ContainerDirectory(docker_enabled=self.docker)
+            live = LiveSource(self.delay, buffer_pages=self.buffer_pages, containers=containers,
+                              progress=progress)
+        except BaseException:
+            if writer is not None:
+                writer.discard()
+            raise
+        if writer is None:
+            return live
+        return recording.RecordingSource(live, writer)
+
+    def make_state(self, source):
+        """A SystemState for ``source``: a replay names users as the recording host did."""
+        from model.state import SystemState  # noqa: PLC0415
+
+        user_name = getattr(source, "user_name", None) if self.read else None
+        return SystemState(user_name=user_name) if user_name is not None else SystemState()
 
     def preflight(self) -> None:
-        """Fail fast (exit 3) on missing privilege before any work starts."""
+        """Fail fast before any work starts: missing privilege (ProbeError, exit 3), then
+        a capture that cannot be read or created (UsageError, exit 2).
+
+        --read needs no privilege: the capture is opened and checked here. --write
+        creates its file here (mode 0600, refused if it exists without --force), so an
+        unusable path fails before the probes are compiled or attached.
+        """
+        from . import recording  # noqa: PLC0415
+
         if self.read:
+            if "replay" not in self.extra:
+                self.extra["replay"] = recording.open_replay(self.read)
             return
         from probes import environment  # noqa: PLC0415
 
         environment.check_privileges()
+        if self.write and "writer" not in self.extra:
+            self.extra["writer"] = recording.open_writer(self.write, force=self.force,
+                                                         interval_s=self.delay)
+
+    def close(self) -> None:
+        """Release what preflight opened and make_source did not take (idempotent)."""
+        writer = self.extra.pop("writer", None)
+        if writer is not None:
+            writer.discard()
+        replay = self.extra.pop("replay", None)
+        if replay is not None:
+            replay.close()
 
 
 __all__ = ["Session", "UsageError", "VIEWS_BY_ID"]

@@ -1,0 +1,40 @@
+"""--write and --read: the capture writer and the replay source, as the CLI opens them.
+
+Any failure to open a capture becomes a UsageError (exit 2, one line on stderr).
+Importing this module loads neither bcc nor the probes.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from model.capture import CaptureError, CaptureWriter, RecordingSource
+from model.replay import ReplaySource
+
+from . import __version__
+from .session import UsageError
+
+
+def warn_stderr(message: str) -> None:
+    print(f"ctop-ebpf: warning: {message}", file=sys.stderr, flush=True)
+
+
+def open_replay(path: str, pace: str = "recorded") -> ReplaySource:
+    """The capture at ``path`` as an EventSource; UsageError if it cannot be replayed."""
+    try:
+        return ReplaySource(path, pace=pace, warn=warn_stderr)
+    except CaptureError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def open_writer(path: str, *, force: bool = False, interval_s: float = 0.0) -> CaptureWriter:
+    """Create the capture file (mode 0600); UsageError if it exists (without force) or
+    cannot be created."""
+    try:
+        return CaptureWriter.create(path, tool_version=__version__, force=force,
+                                    interval_s=interval_s)
+    except CaptureError as exc:
+        raise UsageError(str(exc)) from None
+
+
+__all__ = ["CaptureError", "RecordingSource", "open_replay", "open_writer", "warn_stderr"]
