@@ -301,6 +301,8 @@ class SystemState:
                 info.name = e.path
         elif e.op == "listen":
             info.listening = True
+            if e.lport:  # the port bind(0) or an implicit bind picked
+                info.laddr, info.lport = e.laddr, e.lport
 
     def _tick(self, e: ev.Tick) -> None:
         raise TypeError("Tick is handled by end_tick")

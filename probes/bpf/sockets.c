@@ -111,9 +111,15 @@ TRACEPOINT_PROBE(syscalls, sys_enter_connect)
 
 TRACEPOINT_PROBE(sock, inet_sock_set_state)
 {
-    if (args->newstate != 2)  /* TCP_SYN_SENT */
+    /* SYN_SENT happens inside connect(), LISTEN inside listen(): both in the
+     * calling thread, which is how the local end of the socket is learnt. */
+    struct args_t *a;
+    if (args->newstate == 2)        /* TCP_SYN_SENT */
+        a = take_args(K_CONNECT);
+    else if (args->newstate == 10)  /* TCP_LISTEN */
+        a = take_args(K_LISTEN);
+    else
         return 0;
-    struct args_t *a = take_args(K_CONNECT);
     if (!a)
         return 0;
     a->lport = args->sport;  /* host byte order in this tracepoint */
@@ -207,11 +213,16 @@ TRACEPOINT_PROBE(syscalls, sys_exit_listen)
     struct args_t *a = take_args(K_LISTEN);
     if (!a)
         return 0;
-    s32 fd = (s32)a->a0;
+    struct args_t s = *a;
     drop_args();
-    struct sock_event_t *e = new_sock_event(OP_LISTEN, fd, args->ret);
+    struct sock_event_t *e = new_sock_event(OP_LISTEN, (s32)s.a0, args->ret);
     if (!e)
         return 0;
+    if (s.lfamily) {
+        e->family = s.lfamily;
+        e->lport = (s.lport >> 8) | (s.lport << 8);
+        __builtin_memcpy(e->laddr, s.laddr, 16);
+    }
     events.perf_submit(args, e, sizeof(*e));
     return 0;
 }
