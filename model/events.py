@@ -131,6 +131,7 @@ class Socket:
     family: int  # AF_* number
     type: int  # SOCK_* (low bits)
     protocol: int
+    cloexec: bool = False  # SOCK_CLOEXEC: closed by exec
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ class FdInfo:
     rport: int = 0
     listening: bool = False
     server: bool = False  # the accepting side of a connection
+    cloexec: bool = False  # closed when the process calls exec
 
     def identity(self) -> tuple:
         """What makes two fds "the same thing" for grouping (a path, a tuple)."""

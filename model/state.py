@@ -19,6 +19,7 @@ from .records import build_records, errname
 HOST = "host"
 LOG_LIMIT = 5000  # exec/open log entries kept per tick (the rest is counted)
 O_DIRECTORY = 0o200000
+O_CLOEXEC = 0o2000000
 
 
 @dataclass(slots=True)
@@ -186,7 +187,9 @@ class SystemState:
         p = self.process(e.pid)
         if e.old_tid != e.pid:
             p.threads.pop(e.old_tid, None)
-        # exec kills every other thread
+        # exec closes the close-on-exec fds and kills every other thread
+        for fd in [fd for fd, info in p.fds.items() if info.cloexec]:
+            del p.fds[fd]
         p.threads = {e.pid: Thread(e.pid, e.comm)}
         p.nthreads = 1
         p.comm, p.exe, p.argv, p.uid = e.comm, e.filename, e.argv or (e.comm,), e.uid
@@ -216,7 +219,7 @@ class SystemState:
     def _open(self, e: ev.Open) -> None:
         p = self.process(e.pid)
         kind = "directory" if e.flags & O_DIRECTORY else "file"
-        info = FdInfo(kind, e.path)
+        info = FdInfo(kind, e.path, cloexec=bool(e.flags & O_CLOEXEC))
         if e.result >= 0:
             p.fds[e.result] = info
         c = p.counters_for(info, e.result)
@@ -262,7 +265,7 @@ class SystemState:
         p = self.process(e.pid)
         kind = kind_for_family(e.family)
         proto = proto_for(e.type, e.protocol) if kind in ("ipv4", "ipv6") else ""
-        p.fds[e.fd] = FdInfo(kind, "unix" if kind == "unix" else "", proto)
+        p.fds[e.fd] = FdInfo(kind, "unix" if kind == "unix" else "", proto, cloexec=e.cloexec)
 
     def _sockaddr(self, e: ev.SockAddr) -> None:
         p = self.process(e.pid)

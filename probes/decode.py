@@ -29,6 +29,7 @@ SOCK = struct.Struct("=qiHHHHI16s16s108s")
 OPEN_SYSCALLS = {1: "open", 2: "openat", 3: "openat2", 4: "creat"}
 SOCK_OPS = {1: "connect", 2: "accept", 3: "bind", 4: "listen"}
 AT_FDCWD = -100
+O_CLOEXEC = 0o2000000  # also SOCK_CLOEXEC
 
 # Sizes as the C structs have them (tests compare with the compiled program).
 SIZES = {
@@ -93,7 +94,7 @@ class Decoder:
                     return ev.Dup(ts, pid, a0, result)
                 if etype == EV_PIPE:
                     return ev.Pipe(ts, pid, a0, a1)
-                return ev.Socket(ts, pid, result, a0, a1 & 0xF, a2)
+                return ev.Socket(ts, pid, result, a0, a1 & 0xF, a2, bool(a1 & O_CLOEXEC))
             if etype == EV_SOCK:
                 result, fd, family, op, lport, rport, _pad, laddr, raddr, path = SOCK.unpack_from(data, off)
                 return ev.SockAddr(

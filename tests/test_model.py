@@ -121,3 +121,12 @@ def test_events_for_unknown_processes_do_not_crash():
     s.apply(ev.Dup(T0, 997, 5, 6))
     recs = s.end_tick(tick(1, syscalls=[ev.SyscallStat(996, 996, "read", 1, 0, 1)]))
     assert {r["proc.pid"] for r in recs.procs} == {997, 996}
+
+
+def test_exec_closes_close_on_exec_fds():
+    s = state_with(snapshot(800, "sh"))
+    s.apply(ev.Open(T0, 800, 800, "openat", "/etc/keep", 0, 3))
+    s.apply(ev.Open(T0, 800, 800, "openat", "/etc/drop", 0o2000000, 4))
+    s.apply(ev.Socket(T0, 800, 5, 2, 1, 0, True))
+    s.apply(ev.Exec(T0, 800, 800, 0, "ls", "/bin/ls", ("ls",), False, 1))
+    assert set(s.processes[800].fds) == {3}
