@@ -1,0 +1,210 @@
+"""The ctop-ebpf Textual application.
+
+``CtopApp`` takes its event source as a parameter (an ``EventSource``, or a
+factory ``(progress) -> EventSource`` called in a worker thread so that
+start-up work never blocks the screen) and runs
+``model.source.run_pipeline`` as an async worker. Each tick's records are
+kept as ``latest`` and announced with one coalescing ``TickArrived``
+message; the main screen renders from ``latest``.
+
+Start-up shows the steps the source reports (``progress(text)`` may be
+called from any thread: it only posts a message). A failure at any time
+(``ProbeError`` and friends carry an ``exit_code`` and a message with the
+fix) replaces the screen with a readable error; q then quits with that code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from textual import on, work
+from textual.app import App
+from textual.worker import Worker
+
+from model.hostinfo import HostInfo
+from model.source import EventSource, run_pipeline
+from model.state import SystemState
+from views.catalogue import get_view
+from views.spec import View
+
+from .actions import Action, ActionError, ActionRunner
+from .messages import SourceEnded, SourceFailed, SourceProgress, TickArrived
+from .navigation import Navigator
+from .screens.main import MainScreen
+from .screens.startup import ErrorScreen, StartupScreen
+
+SourceFactory = Callable[[Callable[[str], None]], EventSource]
+
+
+class CtopApp(App[int]):
+    CSS_PATH = "ctop.tcss"
+    TITLE = "ctop-ebpf"
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(
+        self,
+        source: EventSource | SourceFactory,
+        *,
+        view: View | str = "containers",
+        filter_text: str = "",
+        sort: str | None = None,
+        desc: bool | None = None,
+        delay: float = 1.0,
+        readonly: bool = False,
+        host: Callable[[], HostInfo] | None = None,
+        source_label: str = "",
+        actions: ActionRunner | None = None,
+        state_factory: Callable[[], SystemState] = SystemState,
+        show_startup: bool = True,
+    ) -> None:
+        super().__init__()
+        self._source_arg = source
+        self.source: EventSource | None = None
+        view = get_view(view) if isinstance(view, str) else view
+        self.nav = Navigator(view, filter_text, sort, desc)
+        self.delay = delay
+        self.readonly = readonly
+        self.host = host
+        self.source_label = source_label
+        self.actions = actions or ActionRunner()
+        self.state_factory = state_factory
+        self.show_startup = show_startup
+        self.latest = None  # TickRecords of the last tick
+        self.ticks = 0
+        self.lost_total = 0
+        self.source_state = "starting"
+        self.exit_code = 0
+        self._stopping = False
+        self._reader: Worker | None = None
+        self._startup: StartupScreen | None = None
+        self._main: MainScreen | None = None
+
+    # ---- screens -------------------------------------------------------
+
+    def get_default_screen(self) -> MainScreen:
+        self._main = MainScreen(self.nav, readonly=self.readonly, delay=self.delay)
+        return self._main
+
+    @property
+    def main(self) -> MainScreen:
+        assert self._main is not None
+        return self._main
+
+    def on_ready(self) -> None:
+        """The main screen is composed: show start-up progress and start reading."""
+        if self.show_startup:
+            self._startup = StartupScreen()
+            self.push_screen(self._startup)
+        self._reader = self.read_source()
+
+    def host_info(self) -> HostInfo | None:
+        try:
+            return self.host() if self.host is not None else None
+        except Exception:  # noqa: BLE001 - the header is not worth a crash
+            return None
+
+    def _close_startup(self) -> None:
+        if self._startup is not None and self._startup in self.screen_stack:
+            if self.screen is self._startup:
+                self.pop_screen()
+            else:
+                self._startup.remove()
+        self._startup = None
+
+    # ---- the reader ----------------------------------------------------
+
+    def _progress(self, text: str) -> None:
+        """Called by the source, possibly from its own thread."""
+        self.post_message(SourceProgress(str(text)))
+
+    def _on_tick(self, records) -> bool:
+        if self._stopping:
+            return False
+        self.latest = records
+        self.ticks += 1
+        self.lost_total += int(records.stats.get("lost", 0) or 0)
+        self.post_message(TickArrived())
+        return True
+
+    @work(exclusive=True, group="reader", exit_on_error=False, name="reader")
+    async def read_source(self) -> None:
+        arg = self._source_arg
+        try:
+            if isinstance(arg, EventSource):
+                source = arg
+            else:
+                source = await asyncio.to_thread(arg, self._progress)
+            self.source = source
+            state = self.state_factory()
+            self.source_state = "live"
+            await run_pipeline(source, state, self._on_tick)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure becomes the error screen
+            code = getattr(exc, "exit_code", None)
+            if not isinstance(code, int):
+                code = 1
+            title = "ctop-ebpf cannot run" if self.ticks else "ctop-ebpf cannot start"
+            text = str(exc) or type(exc).__name__
+            if code == 1:
+                text = f"{type(exc).__name__}: {text}"
+            self.post_message(SourceFailed(title, text, code))
+            return
+        if not self._stopping:
+            self.post_message(SourceEnded())
+
+    async def action_quit(self) -> None:
+        """Quit at once: the terminal is restored right away.
+
+        Textual cancels the reader worker on exit; ``run_pipeline`` then closes
+        the source (the live probes detach in their own thread, which the
+        interpreter waits for before the process ends).
+        """
+        self._stopping = True
+        self.exit(self.exit_code, return_code=self.exit_code)
+
+    # ---- messages ------------------------------------------------------
+
+    @on(TickArrived)
+    def _tick_arrived(self) -> None:
+        if self.latest is None:
+            return
+        self._close_startup()
+        self.main.new_records(self.latest, self.host_info())
+
+    @on(SourceProgress)
+    def _source_progress(self, message: SourceProgress) -> None:
+        if self._startup is not None and self._startup.is_mounted:
+            self._startup.add_step(message.text)
+
+    @on(SourceFailed)
+    def _source_failed(self, message: SourceFailed) -> None:
+        self.source_state = "failed"
+        self.exit_code = message.exit_code
+        self._close_startup()
+        self.push_screen(ErrorScreen(message.title, message.text, message.exit_code))
+
+    @on(SourceEnded)
+    def _source_ended(self) -> None:
+        self.source_state = "ended"
+        self._close_startup()
+        main = self.main
+        main.header.status.state = "ended"
+        main.header.refresh_info()
+
+    # ---- actions on rows -----------------------------------------------
+
+    def perform_action(self, action: Action) -> None:
+        if self.readonly:
+            self.main.report_action("actions are disabled (--readonly)", True)
+            return
+        self._perform_action(action)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _perform_action(self, action: Action) -> None:
+        try:
+            message, error = self.actions.run(action), False
+        except ActionError as exc:
+            message, error = str(exc), True
+        self.call_from_thread(self.main.report_action, message, error)

@@ -1,0 +1,1 @@
+"""Modal and full screens: help, pickers, confirmation, start-up and error."""
