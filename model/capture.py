@@ -191,6 +191,25 @@ def _str(v):
     return v
 
 
+# What a live run can produce; a capture holding more is damaged (or crafted).
+INT_RANGE = (-(2**63), 2**64 - 1)
+FIELD_RANGES: dict[str, tuple] = {
+    "ts": (0, 2**63 - 1),  # CLOCK_MONOTONIC ns
+    "start_ns": (0, 2**63 - 1),
+    "wall": (0.0, float(2**34)),  # time.time(), up to the year 2514
+    "interval_s": (0.0, 1e6),
+}
+
+
+def _bounded(conv: Callable, low, high, name: str) -> Callable:
+    def check(v):
+        v = conv(v)
+        if not low <= v <= high:
+            raise _Bad(f"{name} out of range")
+        return v
+    return check
+
+
 def _kind(v) -> str:
     return {int: "an integer", float: "a number", str: "a string", bool: "true/false",
             list: "an array", dict: "an object", type(None): "null"}.get(type(v), type(v).__name__)
@@ -252,7 +271,11 @@ class _Decoders:
         plan = []
         for i, fname in enumerate(recorded):
             if fname in known:  # fields the capture has and this version does not are skipped
-                plan.append((i, fname, self._conv(hints[fname])))
+                conv = self._conv(hints[fname])
+                bounds = FIELD_RANGES.get(fname) or (INT_RANGE if hints[fname] is int else None)
+                if bounds is not None:
+                    conv = _bounded(conv, *bounds, fname)
+                plan.append((i, fname, conv))
         for fname, f in known.items():
             if fname not in recorded and f.default is _MISSING and f.default_factory is _MISSING:
                 raise CaptureError(f"the capture's {cls.__name__} records lack the field {fname}")
@@ -618,8 +641,10 @@ class CaptureReader:
         return CaptureHeader(
             format=version, tool_version=text("tool_version"), host=text("host"),
             kernel=text("kernel"), arch=text("arch"),
-            start_wall=_float(raw.get("start_wall", 0.0)),
-            interval_s=_float(raw.get("interval_s", 0.0)), extra=extra, schema=schema,
+            start_wall=_bounded(_float, *FIELD_RANGES["wall"], "start_wall")(raw.get("start_wall", 0.0)),
+            interval_s=_bounded(_float, *FIELD_RANGES["interval_s"], "interval_s")(
+                raw.get("interval_s", 0.0)),
+            extra=extra, schema=schema,
         )
 
     # -- frames --
