@@ -16,7 +16,9 @@ fix) replaces the screen with a readable error; q then quits with that code.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 
 from textual import on, work
 from textual.app import App
@@ -35,6 +37,7 @@ from .screens.main import MainScreen
 from .screens.startup import ErrorScreen, StartupScreen
 
 SourceFactory = Callable[[Callable[[str], None]], EventSource]
+LOG_KEEP = 2000  # exec and open log entries kept across ticks for the log views
 
 
 class CtopApp(App[int]):
@@ -71,6 +74,8 @@ class CtopApp(App[int]):
         self.state_factory = state_factory
         self.show_startup = show_startup
         self.latest = None  # TickRecords of the last tick
+        self._execs: deque = deque(maxlen=LOG_KEEP)
+        self._opens: deque = deque(maxlen=LOG_KEEP)
         self.ticks = 0
         self.lost_total = 0
         self.source_state = "starting"
@@ -121,7 +126,10 @@ class CtopApp(App[int]):
     def _on_tick(self, records) -> bool:
         if self._stopping:
             return False
-        self.latest = records
+        # the log views list what happened over the last ticks, not just this one
+        self._execs.extend(records.execs)
+        self._opens.extend(records.opens)
+        self.latest = replace(records, execs=list(self._execs), opens=list(self._opens))
         self.ticks += 1
         self.lost_total += int(records.stats.get("lost", 0) or 0)
         self.post_message(TickArrived())

@@ -96,6 +96,16 @@ def crumb_label(view: View, row, field_name: str, value) -> str:
     return printable(str(text), limit=CRUMB_LIMIT)
 
 
+def row_title(view: View, row) -> str:
+    """A row named as its drill-down would name it, else by its first column."""
+    d = view.drilldown
+    if d is not None and row.values.get(d.column) is not None:
+        return crumb_label(view, row, d.field, row.values.get(d.column))
+    first = next((c for c in view.columns if c.width > 0), None)
+    value = row.values.get(first.id) if first else None
+    return printable(str(value if value is not None else row.key), limit=CRUMB_LIMIT)
+
+
 class Navigator:
     """The drill-down stack; ``current`` is the level on screen."""
 

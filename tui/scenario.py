@@ -9,6 +9,7 @@ the same events every run, wall clock starting at ``WALL0``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import socket
 
@@ -223,3 +224,32 @@ def demo_batches(ticks: int = 5) -> list[list]:
 
 def demo_source(ticks: int = 5, delay: float = 0.0) -> SyntheticSource:
     return SyntheticSource(demo_batches(ticks), delay=delay)
+
+
+class ManualSource:
+    """An EventSource fed by hand (``put(batch)``, ``end()``): tests drive ticks one by one."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self.closed = False
+
+    def put(self, batch) -> None:
+        self._queue.put_nowait(list(batch))
+
+    def end(self) -> None:
+        self._queue.put_nowait(None)
+
+    async def events(self):
+        while not self.closed:
+            batch = await self._queue.get()
+            if batch is None:
+                return
+            yield batch
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def tick(i: int, **fields) -> ev.Tick:
+    """A bare tick number ``i`` (one second after the previous one)."""
+    return ev.Tick(ts=TS0 + (i + 1) * SEC, wall=WALL0 + i + 1, interval_s=1.0, **fields)

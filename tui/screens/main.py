@@ -22,7 +22,7 @@ from views.safe_text import printable
 
 from ..actions import Action, actions_for
 from ..cells import row_key_str
-from ..navigation import Navigator
+from ..navigation import Navigator, row_title
 from ..widgets.breadcrumb import Breadcrumb
 from ..widgets.header import HeaderBar
 from ..widgets.history import HistoryPanel, RowHistory
@@ -32,11 +32,21 @@ from .confirm import ConfirmScreen
 from .help import HelpScreen
 from .pickers import action_picker, sort_picker, view_picker
 
-LOG_ROWS = 2000  # rows a log view (Spy Execs, File Opens) keeps across ticks
 
 
 def _view_bindings() -> list[Binding]:
     return [Binding(v.hotkey, f"view('{v.id}')", v.title, show=False) for v in VIEWS if v.hotkey]
+
+
+def _stable_log_keys(rows) -> None:
+    """Key log rows by (time, pid, n-th at that time): the engine's list index shifts
+    as old entries leave the app's bounded log, which would re-key every row."""
+    seen: dict[tuple, int] = {}
+    for r in rows:
+        k = r.key[:2]
+        n = seen.get(k, 0)
+        seen[k] = n + 1
+        r.key = (*k, n)
 
 
 class MainScreen(Screen[None]):
@@ -63,7 +73,6 @@ class MainScreen(Screen[None]):
         self.paused = False
         self.shown = None  # the TickRecords on screen
         self.history = RowHistory()
-        self._log_rows: dict[tuple, object] = {}
         self._search_text = ""
         self._search_origin: str | None = None
         self.last_render_rows = 0
@@ -130,7 +139,7 @@ class MainScreen(Screen[None]):
         view = level.view
         rows = engine.compute(view, records, level.query(), level.sort_column, level.sort_descending)
         if view.log:
-            rows = self._accumulate_log(rows, level)
+            _stable_log_keys(rows)
         rate = records.interval_s or None
         with self.app.batch_update():
             table.show(rows, rate)
@@ -138,17 +147,6 @@ class MainScreen(Screen[None]):
                 self.history.record(((row_key_str(r.key), r) for r in rows), rate)
             self.last_render_rows = len(rows)
             self._refresh_chrome()
-
-    def _accumulate_log(self, rows, level):
-        keep = self._log_rows
-        for r in rows:
-            keep[r.key] = r
-        if len(keep) > LOG_ROWS:
-            oldest = sorted(keep, key=lambda k: (k[0] if isinstance(k[0], (int, float)) else 0))
-            for k in oldest[: len(keep) - LOG_ROWS]:
-                del keep[k]
-        return engine.sort_rows(level.view, list(keep.values()), level.sort_column,
-                                level.sort_descending)
 
     def _refresh_chrome(self) -> None:
         """Header, breadcrumb and history panel from the current state."""
@@ -171,13 +169,7 @@ class MainScreen(Screen[None]):
             return
         key = self.table.selected_key()
         row = self.table.selected_row()
-        title = "-"
-        if row is not None:
-            view = self.nav.current.view
-            first = next((c for c in view.columns if c.width > 0), None)
-            title = str(row.values.get(first.id)) if first else str(row.key)
-            if view.key == ("proc.pid",):
-                title = f"pid {row.values.get('pid')} {row.values.get('name') or ''}"
+        title = row_title(self.nav.current.view, row) if row is not None else "-"
         series = self.history.of(key.value if key is not None else None)
         panel.show_series(title, self.history.columns, series)
 
@@ -190,7 +182,6 @@ class MainScreen(Screen[None]):
     def _reset_level(self) -> None:
         """The level changed (drill, back, view switch): new columns, rows, selection."""
         level = self.nav.current
-        self._log_rows.clear()
         self.history.reset(level.view)
         with self.app.batch_update():
             self.table.set_view(level.view, level.sort_column, level.sort_descending)
@@ -306,7 +297,6 @@ class MainScreen(Screen[None]):
             return False
         self.prompt.remember(text.strip())
         self._close_prompt()
-        self._log_rows.clear()
         self.render_table(record_history=False)
         return True
 

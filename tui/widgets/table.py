@@ -192,18 +192,18 @@ class ViewTable(DataTable):
 
     # ---- mouse: double-click drills, a single click only selects --------
 
-    async def _on_click(self, event: events.Click) -> None:
+    def _on_click(self, event: events.Click) -> None:
+        # Textual calls this and then DataTable._on_click (MRO dispatch) unless
+        # the default is prevented; DataTable's selects a row clicked once more.
         meta = event.style.meta
         if "row" in meta and meta["row"] >= 0 and event.chain < 2 and self.show_cursor:
+            event.prevent_default()
+            event.stop()
             self._set_hover_cursor(True)
             row = meta["row"]
             if not meta.get("out_of_bounds", False) and row < self.row_count:
                 self.cursor_coordinate = Coordinate(row, max(0, meta.get("column", 0)))
                 self._scroll_cursor_into_view(animate=False)
-            event.stop()
-            return
-        await super()._on_click(event)
-
 
 def _arrow(column_id: str, sort: str, desc: bool) -> str:
     return ("▼" if desc else "▲") if column_id == sort else ""
