@@ -35,6 +35,7 @@ class FdInfo:
     listening: bool = False
     server: bool = False  # the accepting side of a connection
     cloexec: bool = False  # closed when the process calls exec
+    stands_for: int = -1  # a placeholder for this fd of a fork not seen yet
 
     def identity(self) -> tuple:
         """What makes two fds "the same thing" for grouping (a path, a tuple)."""

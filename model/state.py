@@ -56,6 +56,7 @@ class Process:
     cpu_pct: float = 0.0
     rss_bytes: int = 0
     nthreads: int = 1
+    missed_samples: int = 0  # consecutive /proc samples it was absent from
     threads: dict[int, Thread] = field(default_factory=dict)
     fds: dict[int, FdInfo] = field(default_factory=dict)
     # per-tick counters, reset by end_tick
@@ -153,7 +154,7 @@ class SystemState:
             pid=e.pid, ppid=e.ppid, comm=e.comm, exe=e.exe, argv=e.argv, uid=e.uid,
             container_id=e.container_id, runtime=e.runtime, start_ns=e.start_ns,
         )
-        if old is not None and old.start_ns == e.start_ns:
+        if old is not None and not old.exited:
             # reconciliation of a process we know: keep this tick's counters
             p.fd_stats, p.syscalls, p.errnos = old.fd_stats, old.syscalls, old.errnos
             p.cpu_ns, p.cpu_pct, p.rss_bytes = old.cpu_ns, old.cpu_pct, old.rss_bytes
@@ -173,14 +174,30 @@ class SystemState:
             parent.threads[e.tid] = Thread(e.tid, e.comm)
             parent.nthreads = len([t for t in parent.threads.values() if not t.exited])
             return
+        # the child inherits a copy of the parent's fd table
+        inherited = {fd: FdInfo(i.kind, i.name, i.proto, i.laddr, i.lport, i.raddr, i.rport,
+                                i.listening, i.server, i.cloexec)
+                     for fd, i in parent.fds.items()}
+        early = self.processes.get(e.pid)
+        if early is not None and not early.exited and early.start_ns >= 0 and early.ppid in (0, e.ppid):
+            # events of the child reached us before its fork (another CPU's
+            # buffer): keep what they taught us, fill in the rest
+            early.ppid = e.ppid
+            early.fds = {**inherited, **{
+                fd: inherited.get(i.stands_for, i) if i.stands_for >= 0 else i
+                for fd, i in early.fds.items()
+            }}
+            if not early.comm:
+                early.comm, early.exe, early.argv, early.uid = e.comm or parent.comm, parent.exe, parent.argv, parent.uid
+            if not early.container_id:
+                early.container_id, early.runtime = parent.container_id, parent.runtime
+            return
         child = Process(
             pid=e.pid, ppid=e.ppid, comm=e.comm or parent.comm, exe=parent.exe, argv=parent.argv,
             uid=parent.uid, container_id=parent.container_id, runtime=parent.runtime, start_ns=e.ts,
         )
         child.threads[e.pid] = Thread(e.pid, child.comm)
-        # the child inherits a copy of the parent's fd table
-        child.fds = {fd: FdInfo(i.kind, i.name, i.proto, i.laddr, i.lport, i.raddr, i.rport, i.listening)
-                     for fd, i in parent.fds.items()}
+        child.fds = inherited
         self.processes[e.pid] = child
 
     def _exec(self, e: ev.Exec) -> None:
@@ -252,7 +269,7 @@ class SystemState:
             return
         info = p.fds.get(e.oldfd)
         if info is None:
-            info = FdInfo("other", f"fd {e.oldfd}")
+            info = FdInfo("other", f"fd {e.oldfd}", stands_for=e.oldfd)
             p.fds[e.oldfd] = info
         p.fds[e.newfd] = info
 
@@ -342,6 +359,17 @@ class SystemState:
                 info = FdInfo("other", f"fd {s.fd}")
             p.counters_for(info, s.fd).add_io(s.bytes_read, s.bytes_written, s.reads, s.writes)
         interval_ns = max(1, int(t.interval_s * 1e9))
+        if t.samples:
+            # a process absent from two /proc samples in a row has gone, even
+            # if its exit event was lost
+            sampled = {s.pid for s in t.samples if s.tid == s.pid}
+            for p in self.processes.values():
+                if p.pid in sampled:
+                    p.missed_samples = 0
+                elif not p.exited:
+                    p.missed_samples += 1
+                    if p.missed_samples >= 2:
+                        p.exited = True
         for s in t.samples:
             p = self.processes.get(s.pid)
             if p is None:

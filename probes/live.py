@@ -29,6 +29,11 @@ from .syscall_numbers import syscall_names
 
 POLL_MS = 100
 RECONCILE_EVERY = 10  # ticks between /proc reconciliations
+RESYNC_MIN_S = 2.0  # after lost events, a full /proc resync at most this often
+
+
+def _event_ts(e) -> int:
+    return getattr(e, "ts", 0)
 
 
 class LiveSource:
@@ -62,6 +67,7 @@ class LiveSource:
         self._names = syscall_names()
         self._closed = False
         self._ticks = 0
+        self._last_resync = 0.0
 
     # ---- runs in the BPF thread ----------------------------------------
 
@@ -140,10 +146,16 @@ class LiveSource:
             return e
         return replace(e, laddr=info.laddr, lport=info.lport)
 
+    def _take_pending(self) -> list:
+        """Events drained so far, in kernel time order: each CPU has its own
+        buffer, so a child's first syscall can arrive before its fork."""
+        out, self._pending = self._pending, []
+        out.sort(key=_event_ts)
+        return out
+
     def _poll(self, timeout_ms: int) -> list:
         self._bpf.perf_buffer_poll(timeout_ms)
-        out, self._pending = self._pending, []
-        return out
+        return self._take_pending()
 
     def _drain_map(self, name: str):
         table = self._bpf[name]
@@ -157,7 +169,7 @@ class LiveSource:
     def _tick(self) -> list:
         """Drain the perf buffers, then the maps; sample /proc; build the Tick."""
         self._bpf.perf_buffer_poll(0)
-        out, self._pending = self._pending, []
+        out = self._take_pending()
         names = self._names
         syscalls = tuple(
             ev.SyscallStat(k.pid, k.tid, names.get(k.nr, f"syscall_{k.nr}"), v.calls, v.errors, v.total_ns)
@@ -175,18 +187,27 @@ class LiveSource:
         overflows = sum(overflow_table[ctypes.c_int(0)])
         overflow_table.clear()
         samples = procfs.sample(None, self.proc_root, threads=self.sample_threads)
-        # processes we never saw start (lost events, or raced with bootstrap)
         self._ticks += 1
-        if self._ticks % RECONCILE_EVERY == 0:
-            self._known &= {s.pid for s in samples}
-        for s in samples:
-            if s.tid == s.pid and s.pid not in self._known:
-                snap = procfs.read_process(s.pid, self.proc_root, resolve_container=self._resolve_pid)
-                if snap is not None:
-                    out.append(snap)
-                self._known.add(s.pid)
-        containers = tuple(self.containers.snapshot()) if self.containers is not None else ()
         lost = self._lost + overflows + self._decoder.bad
+        now = time.monotonic()
+        if lost and now - self._last_resync >= RESYNC_MIN_S:
+            # events were lost: the model may hold wrong names or fd tables;
+            # a full /proc snapshot heals it (rate-limited under sustained loss)
+            self._last_resync = now
+            snaps = procfs.bootstrap(self.proc_root, resolve_container=self._resolve_pid)
+            out.extend(snaps)
+            self._known = {snap.pid for snap in snaps}
+        else:
+            # processes we never saw start (raced with bootstrap, or lost)
+            if self._ticks % RECONCILE_EVERY == 0:
+                self._known &= {s.pid for s in samples}
+            for s in samples:
+                if s.tid == s.pid and s.pid not in self._known:
+                    snap = procfs.read_process(s.pid, self.proc_root, resolve_container=self._resolve_pid)
+                    if snap is not None:
+                        out.append(snap)
+                    self._known.add(s.pid)
+        containers = tuple(self.containers.snapshot()) if self.containers is not None else ()
         self._lost = 0
         self._decoder.bad = 0
         received, self._received = self._received, 0

@@ -130,3 +130,25 @@ def test_exec_closes_close_on_exec_fds():
     s.apply(ev.Socket(T0, 800, 5, 2, 1, 0, True))
     s.apply(ev.Exec(T0, 800, 800, 0, "ls", "/bin/ls", ("ls",), False, 1))
     assert set(s.processes[800].fds) == {3}
+
+
+def test_process_missing_from_two_samples_is_pruned_when_its_exit_was_lost():
+    s = state_with(snapshot(900, "gone"), snapshot(901, "here"))
+    here = [ev.ProcSample(901, 901, 0, 1, 1)]
+    assert {r["proc.pid"] for r in s.end_tick(tick(1, samples=here)).procs} == {900, 901}
+    recs = s.end_tick(tick(2, samples=here))  # second miss: marked exited, shown this tick
+    assert next(r for r in recs.procs if r["proc.pid"] == 900)["exited"] is True
+    assert {r["proc.pid"] for r in s.end_tick(tick(3, samples=here)).procs} == {901}
+
+
+def test_child_events_before_its_fork_are_kept():
+    """Per-CPU buffers: the child's dup2 and exec can be read before its fork."""
+    s = state_with(snapshot(1000, "pytest"))
+    s.apply(ev.Open(T0, 1000, 1000, "openat", "/tmp/capture", 0, 1))
+    s.apply(ev.Pipe(T0, 1000, 7, 8))
+    s.apply(ev.Dup(T0 + 2, 1001, 8, 1))
+    s.apply(ev.Exec(T0 + 3, 1001, 1001, 0, "worker", "/usr/bin/worker", ("worker",), False, 1))
+    s.apply(ev.Fork(T0 + 1, 1000, 1001, 1001, False, "pytest", 1))
+    child = s.processes[1001]
+    assert child.comm == "worker" and child.ppid == 1000
+    assert child.fds[1].kind == "pipe" and child.fds[7].kind == "pipe"
