@@ -70,6 +70,7 @@ class Session:
 
         if self.read:
             source = self.extra.pop("replay", None) or recording.open_replay(self.read)
+            self.extra["active_replay"] = source
             source.pace = replay_pace
             if warn is not None:
                 source.warn = warn
@@ -92,12 +93,25 @@ class Session:
             return live
         return recording.RecordingSource(live, writer)
 
-    def make_state(self, source):
-        """A SystemState for ``source``: a replay names users as the recording host did."""
+    def user_name(self, uid: int) -> str:
+        """uid → login name: the capture's table on --read (the recording host's names),
+        this host's passwd otherwise."""
+        replay = self.extra.get("active_replay")
+        if replay is not None:
+            return replay.user_name(uid)
+        from model.procfs import user_name  # noqa: PLC0415
+
+        return user_name(uid)
+
+    def make_state(self, source=None):
+        """A SystemState for this run: a replay names users as the recording host did.
+
+        Can be called before the source is built (``state_factory=session.make_state``):
+        names are looked up when a tick is rendered.
+        """
         from model.state import SystemState  # noqa: PLC0415
 
-        user_name = getattr(source, "user_name", None) if self.read else None
-        return SystemState(user_name=user_name) if user_name is not None else SystemState()
+        return SystemState(user_name=self.user_name) if self.read else SystemState()
 
     def preflight(self) -> None:
         """Fail fast before any work starts: missing privilege (ProbeError, exit 3), then

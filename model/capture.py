@@ -46,6 +46,7 @@ model.events, and anything else is rejected.
 from __future__ import annotations
 
 import json
+import operator
 import os
 import platform
 import re
@@ -73,9 +74,9 @@ FRAME_SPLIT = 1 << 20  # the writer starts a new frame past this many compressed
 _CHUNK = 1 << 20  # decompression step
 FILE_MODE = 0o600
 
-# The event types that may stand at the top level of a capture (those the model applies).
-TOP_LEVEL = ("ProcSnapshot", "Fork", "Exec", "Exit", "Open", "Close", "Dup", "Pipe", "Socket",
-             "SockAddr", "Tick")
+# The event types that may stand at the top level of a capture: model.events.Event.
+TOP_LEVEL = tuple(cls.__name__ for cls in typing.get_args(ev.Event))
+assert all(ev.EVENT_TYPES.get(name) is cls for name, cls in zip(TOP_LEVEL, typing.get_args(ev.Event)))
 
 
 class CaptureError(Exception):
@@ -117,32 +118,45 @@ def shown(text: object) -> str:
 _SCHEMA: dict[str, tuple[str, ...]] = {
     name: tuple(f.name for f in fields(cls)) for name, cls in ev.EVENT_TYPES.items()
 }
-_FIELDS_OF: dict[type, tuple[str, ...]] = {ev.EVENT_TYPES[n]: f for n, f in _SCHEMA.items()}
 
 
-def _plain(value):
-    """An event value as JSON-ready lists, numbers, strings and booleans."""
-    t = type(value)
-    if t is tuple or t is list:
-        return [_plain(v) for v in value]
-    names = _FIELDS_OF.get(t)
-    if names is not None:
-        return [_plain(getattr(value, n)) for n in names]
-    if t is int or t is str or t is bool or t is float:
-        return value
-    raise TypeError(f"cannot record a {t.__name__} in a capture")
+def _encoder_for(cls) -> Callable:
+    """obj -> its field values in schema order, nested dataclasses as lists (JSON-ready)."""
+    hints = typing.get_type_hints(cls, vars(ev))
+    names = _SCHEMA[cls.__name__]
+    nested = {}
+    for i, n in enumerate(names):
+        args = typing.get_args(hints[n]) if typing.get_origin(hints[n]) is tuple else ()
+        if args and is_dataclass(args[0]):
+            nested[i] = _encoder_for(args[0])
+    getter = operator.attrgetter(*names)
+    if len(names) == 1:
+        return lambda o: (getter(o),)
+    if not nested:
+        return getter  # a tuple: JSON writes it as an array, tuples inside it too
+    items = tuple(nested.items())
+
+    def encode(o):
+        values = list(getter(o))
+        for i, sub in items:
+            values[i] = [sub(x) for x in values[i]]
+        return values
+    return encode
 
 
-def _dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+_ENCODERS: dict[type, tuple[str, Callable]] = {
+    ev.EVENT_TYPES[n]: (n, _encoder_for(ev.EVENT_TYPES[n])) for n in TOP_LEVEL
+}
+_dumps = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode
 
 
 def encode_event(event) -> str:
     """One event as its record line (without the newline)."""
-    name = type(event).__name__
-    if name not in TOP_LEVEL or ev.EVENT_TYPES.get(name) is not type(event):
-        raise TypeError(f"not a top-level event: {name}")
-    return _dumps([name, *_plain([getattr(event, n) for n in _SCHEMA[name]])])
+    try:
+        name, enc = _ENCODERS[type(event)]
+    except KeyError:
+        raise TypeError(f"not a top-level event: {type(event).__name__}") from None
+    return _dumps([name, *enc(event)])
 
 
 # ---- decoding ----------------------------------------------------------------
@@ -432,7 +446,11 @@ class CaptureWriter:
                     + _CRC.pack(zlib.crc32(body)))
 
     def _add(self, line: str) -> None:
-        out = self._zip.compress(line.encode("ascii") + b"\n")
+        self._add_lines([line])
+
+    def _add_lines(self, lines: list[str]) -> None:
+        lines.append("")
+        out = self._zip.compress("\n".join(lines).encode("ascii"))
         if out:
             self._pending.append(out)
             self._pending_len += len(out)
@@ -471,11 +489,23 @@ class CaptureWriter:
         uids = [e.uid for e in batch if type(e) is ev.ProcSnapshot or type(e) is ev.Exec]
         if uids:
             self._users(uids)
+        lines: list[str] = []
         for e in batch:
-            self._add(encode_event(e))
-            if type(e) is ev.Tick:
+            try:
+                name, enc = _ENCODERS[type(e)]
+            except KeyError:
+                self._failed = True
+                raise CaptureWriteError(
+                    f"cannot record a {shown(type(e).__name__)} in {shown(self.path)}: not an "
+                    f"event of model.events.Event") from None
+            lines.append(_dumps([name, *enc(e)]))
+            if name == "Tick":
+                self._add_lines(lines)
+                lines = []
                 self.ticks += 1
                 self._frame(zlib.Z_SYNC_FLUSH)
+        if lines:
+            self._add_lines(lines)
 
     def close(self) -> None:
         """Write the end record and close the file. Safe to call twice, or after a failure."""

@@ -63,9 +63,34 @@ def cli(*args, timeout=60, env=None, **kw):
                           cwd=ROOT, env=env, **kw)
 
 
+def _sample(tp, s: str):
+    """A value of type ``tp`` with every string ``s`` (for event types added later)."""
+    if tp is int:
+        return 7
+    if tp is bool:
+        return True
+    if tp is float:
+        return 1.5
+    if tp is str:
+        return s
+    if typing.get_origin(tp) is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return (_sample(args[0], s),)
+        return tuple(_sample(a, s) for a in args)
+    hints = typing.get_type_hints(tp, vars(ev))
+    return tp(**{f.name: _sample(hints[f.name], s) for f in fields(tp)})
+
+
 def all_events(s: str = "x") -> list:
     """One of every top-level event type, every field set, strings ``s``."""
     fd = ev.FdSnapshot(3, "ipv4", s, "tcp", "127.0.0.1", 80, "10.0.0.1", 5555, True)
+    written = _all_events(s, fd)
+    have = {type(e).__name__ for e in written}
+    return [_sample(ev.EVENT_TYPES[n], s) for n in capture.TOP_LEVEL if n not in have] + written
+
+
+def _all_events(s, fd) -> list:
     return [
         ev.ProcSnapshot(100, 1, s, s, (s, s), 4242, T0, WEB, "docker", ((100, s), (101, s)), (fd,)),
         ev.Fork(T0 + 1, 100, 102, 102, False, s, 7),
@@ -228,6 +253,16 @@ def test_replay_shows_the_recorded_user_names_not_the_local_ones(tmp_path):
     seen = []
     asyncio.run(run_pipeline(src, state, lambda r: seen.extend(p["user.name"] for p in r.procs)))
     assert seen == ["recorder-user", "recorder-user"]
+
+
+def test_cli_replay_uses_the_recorded_user_names(tmp_path):
+    path = tmp_path / "c.ctop"
+    write_capture(path, [[snapshot(100, "app", uid=54321), tick(0, interval=0.0)], [tick(1)]],
+                  users=lambda u: "recorder-user" if u == 54321 else str(u))
+    done = cli("--batch", "--output", "json", "--view", "processes", "--read", str(path))
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stdout.splitlines()
+    assert [r["user"] for r in json.loads(line)["rows"]] == ["recorder-user"]
 
 
 def test_capture_is_compact_and_memory_stays_flat(tmp_path):
