@@ -722,8 +722,8 @@ class CaptureReader:
 
     def _lines(self) -> Iterator[tuple[int, bytes]]:
         d = zlib.decompressobj(15)
-        buf = b""
-        offset = 0
+        parts: list[bytes] = []  # the pieces of the line not ended yet
+        partial = 0
         for offset, payload in self._frames():
             if d.eof:
                 raise self._fail(f"damaged at byte {offset} (data after the end of the stream)")
@@ -736,16 +736,21 @@ class CaptureReader:
                 data = d.unconsumed_tail
                 if d.eof and d.unused_data:
                     raise self._fail(f"damaged at byte {offset} (data after the end of the stream)")
-                if not out:
-                    continue
-                buf += out
-                *lines, buf = buf.split(b"\n")
-                for line in lines:
-                    yield offset, line
-                if len(buf) > MAX_RECORD:
+                if b"\n" in out:
+                    lines = out.split(b"\n")
+                    if parts:
+                        parts.append(lines[0])
+                        lines[0] = b"".join(parts)
+                    for line in lines[:-1]:
+                        yield offset, line
+                    parts, partial = [lines[-1]], len(lines[-1])
+                elif out:
+                    parts.append(out)
+                    partial += len(out)
+                if partial > MAX_RECORD:
                     raise self._fail(f"damaged at byte {offset} (a record longer than "
                                      f"{MAX_RECORD >> 20} MiB)")
-        # at a cut, a partial last line is dropped with its frame; buf is empty otherwise
+        # at a cut, a partial last line is dropped with its frame
 
     def records(self) -> Iterator[object]:
         """Events (model.events) and UserNames, in order."""
