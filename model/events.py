@@ -93,6 +93,25 @@ class Open:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenRepeat:
+    """``count`` more opens exactly like an earlier Open of the same tick
+    (same process, path, flags and result), folded in the kernel."""
+
+    ts: int
+    pid: int
+    path: str
+    flags: int
+    result: int  # the fd, or -errno
+    count: int
+    syscall: str = ""
+    # I/O done on the folded opens (their fd was closed without an event)
+    bytes_read: int = 0
+    bytes_written: int = 0
+    reads: int = 0
+    writes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Close:
     """An fd closed; carries the fd's I/O of this tick not yet drained."""
 
@@ -223,16 +242,18 @@ class Tick:
     containers: tuple[ContainerInfo, ...] = ()
     lost: int = 0  # events lost in this tick (perf buffer + kernel map overflows)
     events: int = 0  # events received in this tick
+    closes: tuple[tuple[int, int], ...] = ()  # (pid, fd) closed, folded in the kernel;
+    # applied after fdio so the fd's last bytes still find its path
 
 
 Event = (
-    ProcSnapshot | Fork | Exec | Exit | Open | Close | Dup | Pipe | Socket | SockAddr | Tick
+    ProcSnapshot | Fork | Exec | Exit | Open | OpenRepeat | Close | Dup | Pipe | Socket | SockAddr | Tick
 )
 
 EVENT_TYPES: dict[str, type] = {
     cls.__name__: cls
     for cls in (
-        ProcSnapshot, FdSnapshot, Fork, Exec, Exit, Open, Close, Dup, Pipe, Socket,
+        ProcSnapshot, FdSnapshot, Fork, Exec, Exit, Open, OpenRepeat, Close, Dup, Pipe, Socket,
         SockAddr, SyscallStat, ErrnoStat, FdIO, ProcSample, ContainerInfo, Tick,
     )
 }

@@ -243,15 +243,35 @@ class SystemState:
         c.opens += 1
         if e.result < 0:
             c.open_errors += 1
+        self._log_open(p, info, e.ts, e.syscall, e.flags, e.result, 1)
+
+    def _log_open(self, p: Process, info: FdInfo, ts: int, syscall: str, flags: int,
+                  result: int, count: int) -> None:
         if len(self.open_log) < LOG_LIMIT:
             self.open_log.append({
-                **self.context(p), **self.fd_fields(info, e.result), "ts": e.ts,
-                "syscall": e.syscall, "flags": e.flags, "result": e.result,
-                "result_text": str(e.result) if e.result >= 0 else errname(-e.result),
-                "evt.failed": e.result < 0,
+                **self.context(p), **self.fd_fields(info, result), "ts": ts,
+                "syscall": syscall, "flags": flags, "result": result, "count": count,
+                "result_text": str(result) if result >= 0 else errname(-result),
+                "evt.failed": result < 0,
             })
         else:
             self.stats.log_dropped += 1
+
+    def _open_repeat(self, e: ev.OpenRepeat) -> None:
+        p = self.process(e.pid)
+        kind = "directory" if e.flags & O_DIRECTORY else "file"
+        info = p.fds.get(e.result) if e.result >= 0 else None
+        if info is None or info.name != e.path:
+            info = FdInfo(kind, e.path, cloexec=bool(e.flags & O_CLOEXEC))
+            if e.result >= 0:
+                p.fds[e.result] = info
+        c = p.counters_for(info, e.result)
+        c.opens += e.count
+        if e.result < 0:
+            c.open_errors += e.count
+        c.add_io(e.bytes_read, e.bytes_written, e.reads, e.writes)
+        if e.count:
+            self._log_open(p, info, e.ts, e.syscall, e.flags, e.result, e.count)
 
     def _close(self, e: ev.Close) -> None:
         p = self.processes.get(e.pid)
@@ -329,7 +349,7 @@ class SystemState:
 
     _handlers = {
         ev.ProcSnapshot: _snapshot, ev.Fork: _fork, ev.Exec: _exec, ev.Exit: _exit,
-        ev.Open: _open, ev.Close: _close, ev.Dup: _dup, ev.Pipe: _pipe,
+        ev.Open: _open, ev.OpenRepeat: _open_repeat, ev.Close: _close, ev.Dup: _dup, ev.Pipe: _pipe,
         ev.Socket: _socket, ev.SockAddr: _sockaddr,
     }
 
@@ -358,6 +378,10 @@ class SystemState:
             if info is None:
                 info = FdInfo("other", f"fd {s.fd}")
             p.counters_for(info, s.fd).add_io(s.bytes_read, s.bytes_written, s.reads, s.writes)
+        for pid, fd in t.closes:
+            p = self.processes.get(pid)
+            if p is not None:
+                p.fds.pop(fd, None)
         interval_ns = max(1, int(t.interval_s * 1e9))
         if t.samples:
             # a process absent from two /proc samples in a row has gone, even

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+from typing import NamedTuple
 
 from model import events as ev
 
@@ -23,7 +24,7 @@ HDR = struct.Struct("=IIIIQQ16s")  # 48 bytes
 FORK = struct.Struct("=IIQ")
 EXEC = struct.Struct(f"=IIII{PATH_LEN}s")
 EXIT = struct.Struct("=iI")
-FD = struct.Struct("=qqqqQQQQ")
+FD = struct.Struct("=qqqqQQQQQ")
 SOCK = struct.Struct("=qiHHHHI16s16s108s")
 
 OPEN_SYSCALLS = {1: "open", 2: "openat", 3: "openat2", 4: "creat"}
@@ -37,7 +38,7 @@ SIZES = {
     "fork_event_t": HDR.size + FORK.size,
     "exec_event_t": HDR.size + EXEC.size + MAX_ARGS * ARG_LEN,
     "exit_event_t": HDR.size + EXIT.size,
-    "fd_event_t": HDR.size + FD.size + PATH_LEN,
+    "fd_event_t": HDR.size + FD.size + PATH_LEN,  # FD includes a0..a3 and the fdio counters
     "sock_event_t": (HDR.size + SOCK.size + 7) // 8 * 8,
 }
 
@@ -54,6 +55,30 @@ def _addr(family: int, raw: bytes) -> str:
     if family == socket.AF_INET6:
         return socket.inet_ntop(socket.AF_INET6, raw[:16])
     return ""
+
+
+class OpenRaw(NamedTuple):
+    """An Open as decoded, with what the source needs to finish it."""
+
+    event: ev.Open
+    dirfd: int
+    path_hash: int
+
+
+class Flush(NamedTuple):
+    """Folded opens on an fd that is about to be reused (see files.c flush_fd)."""
+
+    ts: int
+    pid: int
+    tid: int
+    fd: int
+    repeats: int
+    path_hash: int
+    still_open: bool
+    bytes_read: int = 0
+    bytes_written: int = 0
+    reads: int = 0
+    writes: int = 0
 
 
 class Decoder:
@@ -84,11 +109,14 @@ class Decoder:
                 code, _pad = EXIT.unpack_from(data, off)
                 return ev.Exit(ts, pid, tid, code)
             if etype in (EV_OPEN, EV_CLOSE, EV_DUP, EV_PIPE, EV_SOCKET):
-                result, a0, a1, a2, rb, wb, rn, wn = FD.unpack_from(data, off)
+                result, a0, a1, a2, a3, rb, wb, rn, wn = FD.unpack_from(data, off)
                 if etype == EV_OPEN:
                     path = cstr(data[off + FD.size: off + FD.size + PATH_LEN])
-                    return ev.Open(ts, pid, tid, OPEN_SYSCALLS.get(a2, "open"), path, a1 & 0xFFFFFFFF, result), a0
+                    return OpenRaw(ev.Open(ts, pid, tid, OPEN_SYSCALLS.get(a2, "open"), path,
+                                           a1 & 0xFFFFFFFF, result), a0, a3)
                 if etype == EV_CLOSE:
+                    if a2 == 1:  # a flush of folded opens (result 1: fd still open)
+                        return Flush(ts, pid, tid, a0, a1, a3, result == 1, rb, wb, rn, wn)
                     return ev.Close(ts, pid, tid, a0, result, rb, wb, rn, wn)
                 if etype == EV_DUP:
                     return ev.Dup(ts, pid, a0, result)

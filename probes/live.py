@@ -24,7 +24,7 @@ from model import events as ev
 from model import procfs
 
 from . import loader
-from .decode import AT_FDCWD, Decoder
+from .decode import AT_FDCWD, Decoder, Flush, OpenRaw
 from .syscall_numbers import syscall_names
 
 POLL_MS = 100
@@ -68,6 +68,9 @@ class LiveSource:
         self._closed = False
         self._ticks = 0
         self._last_resync = 0.0
+        # (pid, path hash) -> (path, flags, syscall) of this tick's and the last tick's opens
+        self._paths: dict = {}
+        self._paths_before: dict = {}
 
     # ---- runs in the BPF thread ----------------------------------------
 
@@ -98,16 +101,54 @@ class LiveSource:
         decoded = self._decoder.decode(ctypes.string_at(data, size))
         if decoded is None:
             return
-        if type(decoded) is tuple:  # Open, with the dirfd its path is relative to
-            decoded = self._absolute_open(*decoded)
-        elif type(decoded) is ev.Exec:
+        kind = type(decoded)
+        if kind is OpenRaw:
+            e = self._absolute_open(decoded.event, decoded.dirfd)
+            self._paths[(e.pid, decoded.path_hash)] = (e.path, e.flags, e.syscall)
+            self._pending.append(e)
+            return
+        if kind is Flush:
+            self._pending.extend(self._flushed(decoded))
+            return
+        if kind is ev.Exec:
             decoded = self._attribute_exec(decoded)
             self._known.add(decoded.pid)
-        elif type(decoded) is ev.Fork and not decoded.is_thread:
+        elif kind is ev.Fork and not decoded.is_thread:
             self._known.add(decoded.pid)
-        elif type(decoded) is ev.SockAddr:
+        elif kind is ev.SockAddr:
             decoded = self._complete_sockaddr(decoded)
         self._pending.append(decoded)
+
+    def _path_of(self, pid: int, path_hash: int) -> tuple[str, int, str]:
+        found = self._paths.get((pid, path_hash)) or self._paths_before.get((pid, path_hash))
+        return found or (f"<unknown path {path_hash:016x}>", 0, "")
+
+    def _flushed(self, f: Flush) -> list:
+        out = []
+        if f.repeats or f.reads or f.writes:
+            path, flags, syscall = self._path_of(f.pid, f.path_hash)
+            out.append(ev.OpenRepeat(f.ts, f.pid, path, flags, f.fd, f.repeats, syscall,
+                                     f.bytes_read, f.bytes_written, f.reads, f.writes))
+        if not f.still_open:
+            out.append(ev.Close(f.ts, f.pid, f.tid, f.fd, 0))
+        return out
+
+    def _folded_opens(self, ts: int, fdstate, openfail) -> tuple[list, tuple]:
+        """Turn the kernel's folded opens into events and the fds they closed."""
+        events, closes = [], []
+        for k, v in fdstate:
+            if v.repeats or v.io.reads or v.io.writes:
+                path, flags, syscall = self._path_of(k.pid, v.hash)
+                events.append(ev.OpenRepeat(ts, k.pid, path, flags, k.fd, v.repeats, syscall,
+                                            v.io.bytes_read, v.io.bytes_written, v.io.reads, v.io.writes))
+            if not v.open:
+                closes.append((k.pid, k.fd))
+        for k, v in openfail:
+            count = getattr(v, "value", v)
+            if count:
+                path, flags, syscall = self._path_of(k.pid, k.hash)
+                events.append(ev.OpenRepeat(ts, k.pid, path, flags, -k.err, count, syscall))
+        return events, tuple(closes)
 
     def _absolute_open(self, e: ev.Open, dirfd: int) -> ev.Open:
         path = e.path
@@ -134,10 +175,10 @@ class LiveSource:
         """Fill the local end of accepted and UDP-connected sockets from /proc/net."""
         fd = e.result if e.op == "accept" else e.fd
         needs_local = (
-            e.op in ("accept", "connect")
+            e.op in ("accept", "connect", "bind")
             and e.family in (2, 10)
             and (e.result >= 0 or e.result == -115)
-            and (not e.lport or e.laddr in ("", "0.0.0.0", "::"))
+            and (not e.lport or (e.op != "bind" and e.laddr in ("", "0.0.0.0", "::")))
         )
         if not needs_local or fd < 0:
             return e
@@ -168,8 +209,6 @@ class LiveSource:
 
     def _tick(self) -> list:
         """Drain the perf buffers, then the maps; sample /proc; build the Tick."""
-        self._bpf.perf_buffer_poll(0)
-        out = self._take_pending()
         names = self._names
         syscalls = tuple(
             ev.SyscallStat(k.pid, k.tid, names.get(k.nr, f"syscall_{k.nr}"), v.calls, v.errors, v.total_ns)
@@ -183,6 +222,14 @@ class LiveSource:
             ev.FdIO(k.pid, k.fd, v.bytes_read, v.bytes_written, v.reads, v.writes)
             for k, v in self._drain_map("fdio")
         )
+        tick_ts = time.monotonic_ns()
+        folded_maps = (list(self._drain_map("fdstate")), list(self._drain_map("openfail")))
+        # events emitted before the maps were drained are in the buffers now
+        self._bpf.perf_buffer_poll(0)
+        out = self._take_pending()
+        folded, closes = self._folded_opens(tick_ts, *folded_maps)
+        out.extend(folded)
+        self._paths_before, self._paths = self._paths, {}
         overflow_table = self._bpf["overflows"]
         overflows = sum(overflow_table[ctypes.c_int(0)])
         overflow_table.clear()
@@ -212,7 +259,7 @@ class LiveSource:
         self._decoder.bad = 0
         received, self._received = self._received, 0
         out.append(ev.Tick(
-            ts=time.monotonic_ns(), wall=time.time(), interval_s=self.interval,
+            ts=tick_ts, wall=time.time(), interval_s=self.interval, closes=closes,
             syscalls=syscalls, errnos=errnos, fdio=fdio, samples=tuple(samples),
             containers=containers, lost=lost, events=received,
         ))

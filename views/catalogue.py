@@ -203,6 +203,7 @@ VIEWS: tuple[View, ...] = (
             CONTAINER,
             C("syscall", "SYSCALL", 7, "syscall"),
             C("result", "RESULT", 8, "result_text"),
+            C("count", "COUNT", 6, "count", fmt="int", align="right"),
             C("name", "NAME", 60, "fd.name"),
         ),
         sort="time", sort_desc=False, drilldown=Drill("processes", "fd.name", "name"),

@@ -10,9 +10,10 @@
 #define K_DUP     6
 #define K_PIPE    7
 
-/* Generic layout for open/close/dup/pipe/socket; a0..a2 depend on type:
- *   open:   a0 = dirfd, a1 = flags, a2 = which syscall (K_*)
- *   close:  a0 = fd, io_* = the fd's I/O not yet drained
+/* Generic layout for open/close/dup/pipe/socket; a0..a3 depend on type:
+ *   open:   a0 = dirfd, a1 = flags, a2 = which syscall (K_*), a3 = path hash
+ *   close:  a0 = fd, a1 = repeated opens not yet reported, a3 = their path hash,
+ *           io = the fd's I/O not yet drained
  *   dup:    a0 = oldfd
  *   pipe:   a0 = read fd, a1 = write fd
  *   socket: a0 = family, a1 = type, a2 = protocol */
@@ -22,9 +23,45 @@ struct fd_event_t {
     s64 a0;
     s64 a1;
     s64 a2;
+    u64 a3;
     struct fdio_t io;
     char path[PATH_LEN];
 };
+
+/* Open storms (the same path opened and closed over and over, on the same
+ * fd) are folded in the kernel: the first open of a path on an fd is
+ * streamed, later identical open/close cycles only bump `repeats`, and the
+ * closes are not streamed. User space drains this map every tick, turning
+ * repeats into counts and still-closed entries into closes. */
+struct fdstate_t {
+    u64 hash;
+    u64 repeats;
+    u32 flags;
+    u32 open;
+    struct fdio_t io;  /* I/O of folded open..close cycles, not yet reported */
+};
+BPF_HASH(fdstate, struct fd_key_t, struct fdstate_t, 65536);
+
+/* Failed opens of one path by one process: first streamed, then counted. */
+struct failkey_t {
+    u32 pid;
+    s32 err;
+    u64 hash;
+};
+BPF_HASH(openfail, struct failkey_t, u64, 16384);
+
+static __always_inline u64 path_hash(const char *p)
+{
+    u64 h = 14695981039346656037ULL;  /* FNV-1a */
+    for (int i = 0; i < PATH_LEN; i++) {
+        char c = p[i];
+        if (!c)
+            break;
+        h ^= (u8)c;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
 
 BPF_PERCPU_ARRAY(fd_scratch, struct fd_event_t, 1);
 
@@ -43,6 +80,31 @@ static __always_inline void drop_args(void)
 {
     u32 tid = (u32)bpf_get_current_pid_tgid();
     args_stash.delete(&tid);
+}
+
+/* An fd number is about to mean something else (socket, pipe, dup target):
+ * report what the folded opens on it still owe, then forget it. */
+static __always_inline void flush_fd(void *ctx, u32 pid, s32 fd)
+{
+    struct fd_key_t k = {.pid = pid, .fd = fd};
+    struct fdstate_t *st = fdstate.lookup(&k);
+    if (!st)
+        return;
+    if (st->repeats || !st->open || st->io.reads || st->io.writes) {
+        int zero = 0;
+        struct fd_event_t *e = fd_scratch.lookup(&zero);
+        if (e) {
+            fill_hdr(&e->h, EV_CLOSE);
+            e->result = st->open ? 1 : 0;  /* 1: still open, only the repeats */
+            e->a0 = fd;
+            e->a1 = st->repeats;
+            e->a2 = 1;  /* a flush */
+            e->a3 = st->hash;
+            e->io = st->io;
+            events.perf_submit(ctx, e, FD_EVENT_NOPATH);
+        }
+    }
+    fdstate.delete(&k);
 }
 
 /* ---- open family ---- */
@@ -89,14 +151,43 @@ static __always_inline int emit_open(void *ctx, u32 kind, long ret)
         drop_args();
         return 0;
     }
-    fill_hdr(&e->h, EV_OPEN);
-    e->result = ret;
-    e->a0 = (s64)a->a1;
-    e->a1 = (s64)a->a2;
-    e->a2 = kind;
+    u32 flags = (u32)a->a2;
+    s64 dirfd = (s64)a->a1;
     e->path[0] = 0;
     bpf_probe_read_user_str(e->path, PATH_LEN, (void *)a->a0);
     drop_args();
+    u64 hash = path_hash(e->path) ^ ((u64)(u32)dirfd << 32);
+    u32 pid = bpf_get_current_pid_tgid() >> 32;
+    if (ret >= 0) {
+        struct fd_key_t k = {.pid = pid, .fd = (s32)ret};
+        struct fdstate_t *st = fdstate.lookup(&k);
+        if (st && !st->open && st->hash == hash && st->flags == flags) {
+            st->open = 1;
+            __sync_fetch_and_add(&st->repeats, 1);
+            return 0;
+        }
+        if (st)
+            flush_fd(ctx, pid, (s32)ret);  /* what the fd number meant before */
+        struct fdstate_t fresh = {.hash = hash, .flags = flags, .open = 1};
+        if (fdstate.update(&k, &fresh) != 0)
+            count_overflow();
+    } else if (ret >= -4095) {
+        struct failkey_t fk = {.pid = pid, .err = (s32)-ret, .hash = hash};
+        u64 *n = openfail.lookup(&fk);
+        if (n) {
+            __sync_fetch_and_add(n, 1);
+            return 0;
+        }
+        u64 zero64 = 0;
+        if (openfail.update(&fk, &zero64) != 0)
+            count_overflow();
+    }
+    fill_hdr(&e->h, EV_OPEN);
+    e->result = ret;
+    e->a0 = dirfd;
+    e->a1 = flags;
+    e->a2 = kind;
+    e->a3 = hash;
     events.perf_submit(ctx, e, sizeof(*e));
     return 0;
 }
@@ -127,6 +218,25 @@ TRACEPOINT_PROBE(syscalls, sys_exit_close)
     drop_args();
     if (args->ret != 0)
         return 0;  /* EBADF and friends change nothing */
+    struct fd_key_t sk = {.pid = bpf_get_current_pid_tgid() >> 32, .fd = fd};
+    struct fdstate_t *st = fdstate.lookup(&sk);
+    if (st) {
+        if (st->open) {
+            /* folded: reported at the tick; the fd's I/O moves to the entry so
+             * that the next file on this fd number does not inherit it */
+            st->open = 0;
+            struct fdio_t *io = fdio.lookup(&sk);
+            if (io) {
+                st->io.bytes_read += io->bytes_read;
+                st->io.bytes_written += io->bytes_written;
+                st->io.reads += io->reads;
+                st->io.writes += io->writes;
+                fdio.delete(&sk);
+            }
+            return 0;
+        }
+        flush_fd(args, sk.pid, fd);  /* stale: the fd was reused by something untraced */
+    }
     int zero = 0;
     struct fd_event_t *e = fd_scratch.lookup(&zero);
     if (!e)
@@ -136,6 +246,7 @@ TRACEPOINT_PROBE(syscalls, sys_exit_close)
     e->a0 = fd;
     e->a1 = 0;
     e->a2 = 0;
+    e->a3 = 0;
     struct fd_key_t k = {.pid = e->h.pid, .fd = fd};
     struct fdio_t *io = fdio.lookup(&k);
     if (io) {
@@ -159,6 +270,7 @@ static __always_inline int emit_dup(void *ctx, long ret)
     drop_args();
     if (ret < 0)
         return 0;
+    flush_fd(ctx, bpf_get_current_pid_tgid() >> 32, (s32)ret);
     int zero = 0;
     struct fd_event_t *e = fd_scratch.lookup(&zero);
     if (!e)
@@ -168,6 +280,7 @@ static __always_inline int emit_dup(void *ctx, long ret)
     e->a0 = oldfd;
     e->a1 = 0;
     e->a2 = 0;
+    e->a3 = 0;
     __builtin_memset(&e->io, 0, sizeof(e->io));
     events.perf_submit(ctx, e, FD_EVENT_NOPATH);
     return 0;
@@ -203,6 +316,9 @@ static __always_inline int emit_pipe(void *ctx, long ret)
     drop_args();
     if (ret != 0)
         return 0;
+    u32 pid = bpf_get_current_pid_tgid() >> 32;
+    flush_fd(ctx, pid, fds[0]);
+    flush_fd(ctx, pid, fds[1]);
     int zero = 0;
     struct fd_event_t *e = fd_scratch.lookup(&zero);
     if (!e)
@@ -212,6 +328,7 @@ static __always_inline int emit_pipe(void *ctx, long ret)
     e->a0 = fds[0];
     e->a1 = fds[1];
     e->a2 = 0;
+    e->a3 = 0;
     __builtin_memset(&e->io, 0, sizeof(e->io));
     events.perf_submit(ctx, e, FD_EVENT_NOPATH);
     return 0;

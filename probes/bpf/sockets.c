@@ -89,6 +89,7 @@ TRACEPOINT_PROBE(syscalls, sys_exit_socket)
     drop_args();
     if (args->ret < 0)
         return 0;
+    flush_fd(args, bpf_get_current_pid_tgid() >> 32, (s32)args->ret);
     int zero = 0;
     struct fd_event_t *e = fd_scratch.lookup(&zero);
     if (!e)
@@ -98,6 +99,7 @@ TRACEPOINT_PROBE(syscalls, sys_exit_socket)
     e->a0 = s.a0;
     e->a1 = s.a1;
     e->a2 = s.a2;
+    e->a3 = 0;
     __builtin_memset(&e->io, 0, sizeof(e->io));
     events.perf_submit(args, e, FD_EVENT_NOPATH);
     return 0;
@@ -165,6 +167,7 @@ static __always_inline int exit_accept(void *ctx, long ret)
     drop_args();
     if (ret < 0)
         return 0;
+    flush_fd(ctx, bpf_get_current_pid_tgid() >> 32, (s32)ret);
     struct sock_event_t *e = new_sock_event(OP_ACCEPT, (s32)s.a0, ret);
     if (!e)
         return 0;
