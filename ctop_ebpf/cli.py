@@ -76,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop after N ticks (batch; default: run until interrupted)")
     p.add_argument("--limit", type=positive_int, default=None, metavar="ROWS",
                    help="rows per tick in text output (default: all)")
-    p.add_argument("--buffer-pages", type=power_of_two, default=64, metavar="PAGES",
-                   help="perf buffer pages per CPU, a power of two (default 64)")
+    p.add_argument("--buffer-pages", type=power_of_two, default=256, metavar="PAGES",
+                   help="perf buffer pages per CPU, a power of two (default 256 = 1 MiB)")
     p.add_argument("--no-docker", action="store_true", help="do not ask the Docker daemon for names")
     p.add_argument("--readonly", action="store_true", help="disable every action (signals, container stop)")
     p.add_argument("-w", "--write", metavar="FILE", help="record a capture file while running")

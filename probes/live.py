@@ -43,7 +43,7 @@ class LiveSource:
         self,
         interval: float = 1.0,
         *,
-        buffer_pages: int = 64,
+        buffer_pages: int = 256,
         containers=None,
         proc_root: str = "/proc",
         sample_threads: bool = True,
@@ -58,6 +58,7 @@ class LiveSource:
         self.sample_threads = sample_threads
         self.progress = progress or (lambda message: None)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctop-bpf")
+        self._proc_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctop-proc")
         self._bpf = None
         self._decoder = Decoder()
         self._pending: list = []
@@ -207,8 +208,8 @@ class LiveSource:
             table.clear()
             return items
 
-    def _tick(self) -> list:
-        """Drain the perf buffers, then the maps; sample /proc; build the Tick."""
+    def _tick_drain(self) -> tuple[list, dict]:
+        """BPF thread, at the tick: drain the maps, then the buffers."""
         names = self._names
         syscalls = tuple(
             ev.SyscallStat(k.pid, k.tid, names.get(k.nr, f"syscall_{k.nr}"), v.calls, v.errors, v.total_ns)
@@ -233,11 +234,22 @@ class LiveSource:
         overflow_table = self._bpf["overflows"]
         overflows = sum(overflow_table[ctypes.c_int(0)])
         overflow_table.clear()
+        lost = self._lost + overflows + self._decoder.bad
+        self._lost = 0
+        self._decoder.bad = 0
+        received, self._received = self._received, 0
+        tick = dict(ts=tick_ts, interval_s=self.interval, closes=closes, syscalls=syscalls,
+                    errnos=errnos, fdio=fdio, lost=lost, events=received)
+        return out, tick
+
+    def _tick_proc(self, tick: dict) -> tuple[list, ev.Tick]:
+        """/proc thread, while the BPF thread keeps reading: samples,
+        processes never seen start, container state."""
+        out = []
         samples = procfs.sample(None, self.proc_root, threads=self.sample_threads)
         self._ticks += 1
-        lost = self._lost + overflows + self._decoder.bad
         now = time.monotonic()
-        if lost and now - self._last_resync >= RESYNC_MIN_S:
+        if tick["lost"] and now - self._last_resync >= RESYNC_MIN_S:
             # events were lost: the model may hold wrong names or fd tables;
             # a full /proc snapshot heals it (rate-limited under sustained loss)
             self._last_resync = now
@@ -255,15 +267,24 @@ class LiveSource:
                         out.append(snap)
                     self._known.add(s.pid)
         containers = tuple(self.containers.snapshot()) if self.containers is not None else ()
-        self._lost = 0
-        self._decoder.bad = 0
-        received, self._received = self._received, 0
-        out.append(ev.Tick(
-            ts=tick_ts, wall=time.time(), interval_s=self.interval, closes=closes,
-            syscalls=syscalls, errnos=errnos, fdio=fdio, samples=tuple(samples),
-            containers=containers, lost=lost, events=received,
-        ))
-        return out
+        return out, ev.Tick(wall=time.time(), samples=tuple(samples), containers=containers, **tick)
+
+    def _tick(self) -> list:
+        """Both halves in one thread (start-up, when nothing else runs)."""
+        out, tick = self._tick_drain()
+        more, t = self._tick_proc(tick)
+        return out + more + [t]
+
+    async def _tick_async(self) -> tuple[list, list]:
+        """The tick's batch, and the events read while /proc was sampled
+        (they belong to the next tick)."""
+        out, tick = await self._call(self._tick_drain)
+        sampling = asyncio.get_running_loop().run_in_executor(self._proc_executor, self._tick_proc, tick)
+        carry: list = []
+        while not sampling.done():
+            carry.extend(await self._call(self._poll, 10))
+        more, t = await sampling
+        return out + more + [t], carry
 
     def _close(self) -> None:
         if self._bpf is not None:
@@ -288,11 +309,13 @@ class LiveSource:
         while not self._closed:
             now = time.monotonic()
             if now >= deadline:
-                batch = await self._call(self._tick)
+                batch, carry = await self._tick_async()
                 deadline += self.interval
                 if deadline < now:  # fell behind: do not fire a burst of ticks
                     deadline = now + self.interval
                 yield batch
+                if carry:
+                    yield carry
                 continue
             timeout = min(POLL_MS, max(1, int((deadline - now) * 1000)))
             batch = await self._call(self._poll, timeout)
@@ -305,3 +328,4 @@ class LiveSource:
             await self._call(self._close)
         finally:
             self._executor.shutdown(wait=False)
+            self._proc_executor.shutdown(wait=False)

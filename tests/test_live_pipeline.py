@@ -151,3 +151,38 @@ def test_without_privilege_exit_3_with_a_message():
     )
     assert done.returncode == 3
     assert "CAP_BPF" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_open_storm_counts_every_open_without_loss(tmp_path):
+    path = f"/tmp/ctop-storm-{uuid.uuid4().hex}"
+    py = named_python(tmp_path, "ctopt_storm")
+    with BatchRun("files", "--filter", f"fd.name = {path}") as run:
+        run.wait_ready()
+        _run_workload(py, """
+            import os, sys
+            fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o600)
+            os.write(fd, b"abc")
+            os.close(fd)
+            for _ in range(200000):
+                fd = os.open(sys.argv[1], os.O_RDONLY)
+                os.read(fd, 10)
+                os.close(fd)
+        """, path)
+        run.collect_until(lambda ticks: total(ticks, "opens", name=path) >= 200001)
+    assert total(run.ticks, "opens", name=path) == 200001
+    assert total(run.ticks, "bytes_read", name=path) == 3 * 200000
+    assert total(run.ticks, "bytes_written", name=path) == 3
+    assert sum(t["stats"]["lost"] for t in run.ticks) == 0
+
+
+def test_exec_storm_every_exec_is_seen(tmp_path):
+    marker = f"ctopx{uuid.uuid4().hex[:8]}"
+    n = 2000
+    with BatchRun("execs", "--filter", f"proc.cmdline contains {marker}") as run:
+        run.wait_ready()
+        subprocess.run(["/bin/sh", "-c", f"i=0; while [ $i -lt {n} ]; do /bin/true {marker} $i; i=$((i+1)); done"],
+                       check=True, timeout=120)
+        run.collect_until(lambda ticks: sum(1 for _ in rows(ticks)) >= n, timeout=60)
+    seen = {r["cmdline"] for r in rows(run.ticks) if r["cmdline"].startswith("/bin/true")}
+    assert seen == {f"/bin/true {marker} {i}" for i in range(n)}
+    assert sum(t["stats"]["lost"] for t in run.ticks) == 0

@@ -95,7 +95,11 @@ TRACEPOINT_PROBE(sched, sched_process_exec)
     fill_hdr(&e->h, EV_EXEC);
     e->old_tid = old;
     TP_DATA_LOC_READ_STR(e->filename, filename, PATH_LEN);
-    events.perf_submit(args, e, sizeof(*e));
+    /* only the argv slots in use: an exec storm then fits the buffers */
+    u32 n = e->argc;
+    if (n > MAX_ARGS)
+        n = MAX_ARGS;
+    events.perf_submit(args, e, sizeof(*e) - (MAX_ARGS - n) * ARG_LEN);
     exec_stash.delete(&old);
     return 0;
 }
