@@ -120,6 +120,28 @@ def _derive(view: View, values: dict) -> None:
         values["avg_ns"] = (values["total_ns"] or 0) // calls if calls else 0
 
 
+_AS_IS = frozenset({"first", "last", "max", "min"})
+_NUMBERS = (int, float)
+
+
+def _aggregate_one(col: Column, r: Mapping):
+    """``_aggregate(col, [r])``, without the list machinery: most groups (a
+    process, a file) hold one record, and this runs for every cell."""
+    v = r.get(col.source)
+    agg = col.agg
+    if agg in _AS_IS:
+        return v
+    if agg == "sum":
+        return None if v is None else 0 + v
+    if agg == "count":
+        return 0 if v is None or v == "" else 1
+    if agg == "count_distinct":
+        return 0 if v is None else 1
+    if agg == "join_distinct":
+        return "" if v is None else str(v)
+    return _aggregate(col, (r,))
+
+
 def group(view: View, recs: Sequence[Mapping]) -> list[Row]:
     if view.log:
         rows = []
@@ -137,8 +159,22 @@ def group(view: View, recs: Sequence[Mapping]) -> list[Row]:
         else:
             b.append(r)
     rows = []
+    columns = view.columns
+    # (id, source, how, column) per column, for one-record groups: how is 0 when
+    # the value is taken as is, 1 for a sum (as is when it is an int or a float)
+    plan = [(c.id, c.source, 0 if c.agg in _AS_IS else 1 if c.agg == "sum" else 2, c)
+            for c in columns]
     for k, members in buckets.items():
-        values = {c.id: _aggregate(c, members) for c in view.columns}
+        if len(members) == 1:
+            r = members[0]
+            get = r.get
+            values = {
+                cid: v if how == 0 or (how == 1 and type(v) in _NUMBERS) else _aggregate_one(c, r)
+                for cid, src, how, c in plan
+                for v in (get(src),)
+            }
+        else:
+            values = {c.id: _aggregate(c, members) for c in columns}
         _derive(view, values)
         rows.append(Row(k, values))
     return rows
