@@ -55,6 +55,9 @@ def build_app(session: Session, source=None, host=None):
 
 
 def run_tui(session: Session, source=None) -> int:
+    from tui.app import configure_gc  # noqa: PLC0415
+
+    configure_gc()
     app = build_app(session, source)
     app.run()
     code = app.return_code

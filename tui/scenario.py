@@ -252,4 +252,5 @@ class ManualSource:
 
 def tick(i: int, **fields) -> ev.Tick:
     """A bare tick number ``i`` (one second after the previous one)."""
-    return ev.Tick(ts=TS0 + (i + 1) * SEC, wall=WALL0 + i + 1, interval_s=1.0, **fields)
+    fields.setdefault("interval_s", 1.0)
+    return ev.Tick(ts=TS0 + (i + 1) * SEC, wall=WALL0 + i + 1, **fields)

@@ -21,7 +21,6 @@ from views.filter import FilterError
 from views.safe_text import printable
 
 from ..actions import Action, actions_for
-from ..cells import row_key_str
 from ..navigation import Navigator, row_title
 from ..widgets.breadcrumb import Breadcrumb
 from ..widgets.header import HeaderBar
@@ -144,7 +143,7 @@ class MainScreen(Screen[None]):
         with self.app.batch_update():
             table.show(rows, rate)
             if record_history:
-                self.history.record(((row_key_str(r.key), r) for r in rows), rate)
+                self.history.record(table.shown_rows, rate)
             self.last_render_rows = len(rows)
             self._refresh_chrome()
 
@@ -170,7 +169,7 @@ class MainScreen(Screen[None]):
         key = self.table.selected_key()
         row = self.table.selected_row()
         title = row_title(self.nav.current.view, row) if row is not None else "-"
-        series = self.history.of(key.value if key is not None else None)
+        series = self.history.of(key)
         panel.show_series(title, self.history.columns, series)
 
     # ---- level changes -------------------------------------------------
@@ -182,9 +181,9 @@ class MainScreen(Screen[None]):
     def _reset_level(self) -> None:
         """The level changed (drill, back, view switch): new columns, rows, selection."""
         level = self.nav.current
-        self.history.reset(level.view)
         with self.app.batch_update():
             self.table.set_view(level.view, level.sort_column, level.sort_descending)
+            self.history.reset(level.view)
             self.render_table(record_history=False)
             if level.selected is not None:
                 self.table.select_key(level.selected)

@@ -44,40 +44,41 @@ def history_columns(view: View) -> list[Column]:
 
 
 class RowHistory:
-    """Per row key, the recent values of the history columns (rates for counters)."""
+    """Per row key, the recent values of the history columns (rates for counters).
+
+    Recording costs one tuple per row and tick (it runs for every row of the
+    view, shown or not, so that a row's history is there when it is selected);
+    the series are built only for the row shown.
+    """
 
     def __init__(self) -> None:
         self.view: View | None = None
         self.columns: list[Column] = []
-        self.series: dict[str, list[deque]] = {}
+        self._ids: tuple[str, ...] = ()
+        self.series: dict[str, deque] = {}  # key -> deque of (rate, values of the row)
         self._last_seen: dict[str, int] = {}
         self._tick = 0
 
     def reset(self, view: View) -> None:
         self.view = view
         self.columns = history_columns(view)
+        self._ids = tuple(c.id for c in self.columns)
         self.series.clear()
         self._last_seen.clear()
 
-    def record(self, keyed_rows, rate: float | None) -> None:
-        """``keyed_rows``: (row key string, engine row) for every row of this tick."""
-        if not self.columns:
+    def record(self, keyed_values, rate: float | None) -> None:
+        """``keyed_values``: (row key, engine row values) for every row of this tick."""
+        if not self._ids:
             return
         self._tick += 1
         tick = self._tick
-        cols = self.columns
         series = self.series
         seen = self._last_seen
-        for key, row in keyed_rows:
-            s = series.get(key)
-            if s is None:
-                s = series[key] = [deque(maxlen=HISTORY_LEN) for _ in cols]
-            values = row.values
-            for d, c in zip(s, cols):
-                v = values.get(c.id) or 0
-                if c.counter and rate:
-                    v = v / rate
-                d.append(float(v) if isinstance(v, (int, float)) else 0.0)
+        for key, values in keyed_values:
+            d = series.get(key)
+            if d is None:
+                d = series[key] = deque(maxlen=HISTORY_LEN)
+            d.append((rate, values))  # the engine's dict, shared (never changed): no copy
             seen[key] = tick
         if tick % 10 == 0:
             for key in [k for k, t in seen.items() if tick - t > FORGET_AFTER]:
@@ -85,10 +86,22 @@ class RowHistory:
                 series.pop(key, None)
 
     def of(self, key: str | None) -> list[list[float]]:
-        s = self.series.get(key) if key is not None else None
-        if s is None:
-            return [[] for _ in self.columns]
-        return [list(d) for d in s]
+        """One series per history column for row ``key`` (counters as rates)."""
+        entries = self.series.get(key) if key is not None else None
+        out: list[list[float]] = [[] for _ in self.columns]
+        if not entries:
+            return out
+        for i, c in enumerate(self.columns):
+            series = out[i]
+            cid = c.id
+            for rate, values in entries:
+                v = values.get(cid)
+                if not isinstance(v, (int, float)):
+                    v = 0.0
+                if c.counter and rate:
+                    v = v / rate
+                series.append(float(v))
+        return out
 
 
 MAX_LINES = 3

@@ -11,16 +11,17 @@ already filtered and sorted) in that order:
 * the cursor stays on the same row key wherever that row moved (and on the
   same index when the row is gone); the scroll position is left alone
   otherwise, so the view never jumps to the top;
-* columns have the fixed widths of the view spec; cells are ``Cell`` objects
-  formatted only when drawn (see ``tui.cells``).
+* columns have the fixed widths of the view spec (plus room for "/s" on
+  counters); a row is stored as its raw values and a cell becomes a ``Cell``
+  (formatted, safe ``Text``) only when the table draws it (see ``tui.cells``).
 
 The public ``add_row``/``update_cell``/``remove_row`` cost O(rows) per removed
 row and several attribute checks per updated cell (25,000 updated cells take
 ~180 ms), too slow for a 5,000-row view every second. ``_apply`` therefore
-writes the DataTable's row storage directly, exactly as ``add_row``,
-``remove_row`` and ``sort`` do (checked against Textual 8.2; the tests
-exercise it through the public read API: ``get_row``, ``ordered_rows``,
-``cursor_row``, ``coordinate_to_cell_key``).
+writes the DataTable's row storage directly, as ``add_row``, ``remove_row``
+and ``sort`` do (checked against Textual 8.2; tests/test_tui_units.py checks
+the result through the public read API: ``get_row_at``, ``get_column``,
+``ordered_rows``, ``get_row_index``, ``cursor_row``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from collections.abc import Sequence
 
 from textual import events
 from textual.coordinate import Coordinate
+from textual.geometry import Size
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 from textual.widgets.data_table import Row as TableRow
@@ -39,6 +41,76 @@ from views.spec import Column, View
 from ..cells import Cell, display_width, header_text, row_key_str
 
 
+class _Layout:
+    """The columns of the table: specs, keys, ids, and where each key is."""
+
+    __slots__ = ("cols", "keys", "ids", "index", "has_counters")
+
+    def __init__(self, cols: list[Column], keys: list[ColumnKey]) -> None:
+        self.cols = cols
+        self.keys = keys
+        self.ids = tuple(c.id for c in cols)
+        self.index = {k: i for i, k in enumerate(keys)}
+        self.has_counters = any(c.counter for c in cols)
+
+
+class _LazyRow:
+    """One row of the DataTable's storage (``DataTable._data[row_key]``).
+
+    It holds the engine row's raw values and makes a ``Cell`` for a column only when
+    the table reads it (to draw or measure it), so a refresh of thousands of
+    rows allocates one object per changed row, not one per changed cell. It
+    answers the mapping protocol the DataTable uses on its rows (``row[key]``,
+    iteration, ``values()``, ``get``).
+    """
+
+    __slots__ = ("layout", "row_values", "rate", "_cells")
+
+    def __init__(self, layout: _Layout, values: dict, rate: float | None) -> None:
+        self.layout = layout
+        self.row_values = values  # the engine row's values (column id -> raw value)
+        self.rate = rate
+        self._cells: list | None = None
+
+    def __getitem__(self, key) -> Cell:
+        layout = self.layout
+        i = layout.index[key]
+        cells = self._cells
+        if cells is None:
+            cells = self._cells = [None] * len(layout.ids)
+        cell = cells[i]
+        if cell is None:
+            cell = cells[i] = Cell(layout.cols[i], self.row_values.get(layout.ids[i]), self.rate)
+        return cell
+
+    def get(self, key, default=None):
+        return self[key] if key in self.layout.index else default
+
+    def __contains__(self, key) -> bool:
+        return key in self.layout.index
+
+    def __iter__(self):
+        return iter(self.layout.keys)
+
+    def __len__(self) -> int:
+        return len(self.layout.keys)
+
+    def keys(self):
+        return list(self.layout.keys)
+
+    def values(self) -> list[Cell]:
+        return [self[k] for k in self.layout.keys]
+
+    def items(self):
+        return [(k, self[k]) for k in self.layout.keys]
+
+
+class _RowKey(str, RowKey):
+    """A RowKey that is also the str it wraps: hashing and comparing it is done
+    in C (RowKey's are Python methods, called a few hundred thousand times per
+    refresh of a large table). It equals, and hashes as, ``RowKey(value)``."""
+
+
 class ViewTable(DataTable):
     """The table of the current view (row cursor, fixed columns, keyed rows)."""
 
@@ -47,10 +119,9 @@ class ViewTable(DataTable):
         self.view: View | None = None
         self._cols: list[Column] = []
         self._col_keys: list[ColumnKey] = []
-        self._ids: tuple[str, ...] = ()
-        self._counter_idx: tuple[int, ...] = ()
-        self._raw: dict[RowKey, tuple] = {}
-        self._engine_rows: dict[RowKey, Row] = {}
+        self._layout = _Layout([], [])
+        self._order: dict[RowKey, int] = {}
+        self._shown: list[Row] = []  # the engine rows, in table order
         self._keys: dict[tuple, RowKey] = {}
         self._rate: float | None = None
 
@@ -61,16 +132,19 @@ class ViewTable(DataTable):
         self.view = view
         self.clear(columns=True)
         self._cols = [c for c in view.columns if c.width > 0]
-        self._ids = tuple(c.id for c in self._cols)
-        self._counter_idx = tuple(i for i, c in enumerate(self._cols) if c.counter)
         self._col_keys = [
             self.add_column(header_text(c, _arrow(c.id, sort, desc)), width=display_width(c) + 1, key=c.id)
             for c in self._cols
         ]
-        self._raw.clear()
-        self._engine_rows.clear()
+        self._layout = _Layout(self._cols, self._col_keys)
+        self._order = {}
+        self._shown = []
         self._keys.clear()
         self._rate = None
+
+    @property
+    def column_ids(self) -> tuple[str, ...]:
+        return self._layout.ids
 
     def set_sort_marker(self, sort: str, desc: bool) -> None:
         for c, key in zip(self._cols, self._col_keys):
@@ -95,72 +169,71 @@ class ViewTable(DataTable):
 
     def _apply(self, rows: Sequence[Row], rate: float | None) -> list[RowKey]:
         data = self._data
-        meta = self.rows
-        raw_of = self._raw
-        engine_rows = self._engine_rows
         keys = self._keys
-        cols = self._cols
-        ids = self._ids
-        col_keys = self._col_keys
-        rate_changed = rate != self._rate
-        counter_idx = self._counter_idx if rate_changed else ()
-        order: list[RowKey] = []
-        seen: set[RowKey] = set()
+        layout = self._layout
+        rate_changed = rate != self._rate and layout.has_counters
+        locations: dict[RowKey, int] = {}  # the new order, row key -> index
+        shown: list[Row] = []
         new_rows: list[RowKey] = []
+        index = 0
         for row in rows:
             rk = keys.get(row.key)
             if rk is None:
-                rk = keys[row.key] = RowKey(row_key_str(row.key))
-            if rk in seen:  # duplicate key: keep the first
+                rk = keys[row.key] = _RowKey(row_key_str(row.key))
+            elif rk in locations:  # duplicate key: keep the first
                 continue
-            seen.add(rk)
-            order.append(rk)
+            locations[rk] = index
+            index += 1
+            shown.append(row)
             values = row.values
-            raw = tuple(values.get(i) for i in ids)
-            engine_rows[rk] = row
-            old = raw_of.get(rk)
+            old = data.get(rk)
             if old is None:
-                data[rk] = {ck: Cell(c, v, rate) for c, ck, v in zip(cols, col_keys, raw)}
                 new_rows.append(rk)
-            elif old != raw:
-                cells = data[rk]
-                for i, (a, b) in enumerate(zip(old, raw)):
-                    if a != b or (rate_changed and cols[i].counter):
-                        cells[col_keys[i]] = Cell(cols[i], b, rate)
-            elif counter_idx:
-                cells = data[rk]
-                for i in counter_idx:
-                    cells[col_keys[i]] = Cell(cols[i], raw[i], rate)
-            else:
+            elif old.row_values == values and not rate_changed:
                 continue
-            raw_of[rk] = raw
-        gone = [rk for rk in data if rk not in seen]
-        for rk in gone:
-            del data[rk]
-            meta.pop(rk, None)
-            raw_of.pop(rk, None)
-            engine_rows.pop(rk, None)
+            data[rk] = _LazyRow(layout, values, rate)
+        # every key shown is in data now: anything more in it is a row gone
+        gone = [rk for rk in data if rk not in locations] if len(data) > len(locations) else []
         if gone:
-            dead = {r.key for r in engine_rows.values()}
-            for k in [k for k in keys if k not in dead]:
-                del keys[k]
+            meta = self.rows
+            for rk in gone:
+                del data[rk]
+                meta.pop(rk, None)
+            if len(keys) > 2 * len(locations) + 1024:  # forget old engine keys now and then
+                live = {r.key for r in shown}
+                for k in [k for k in keys if k not in live]:
+                    del keys[k]
+        meta = self.rows
         for rk in new_rows:
             meta[rk] = TableRow(rk, 1, None, False)
-            self._new_rows.add(rk)
         self._rate = rate
-        self._row_locations = type(self._row_locations)({rk: i for i, rk in enumerate(order)})
+        self._shown = shown
+        self._order = locations
+        self._row_locations = type(self._row_locations)(locations)
         self._update_count += 1
         if new_rows or gone:
-            self._require_update_dimensions = True
-            self.check_idle()
-            self.refresh(layout=True)
-        else:
-            self.refresh()
+            # What DataTable's idle _update_dimensions would do for new rows,
+            # without measuring them: the columns have fixed widths and every
+            # row is one line high.
+            self._set_virtual_size(len(shown))
+        self.refresh()
         if gone:
             # re-validate against the new row count, as remove_row does
             self.cursor_coordinate = self.cursor_coordinate
             self.hover_coordinate = self.hover_coordinate
-        return order
+        return list(locations)
+
+    @property
+    def shown_rows(self):
+        """(row key, values) of every row, in table order (for the history panel)."""
+        return zip(self._order, (r.values for r in self._shown))
+
+    def _set_virtual_size(self, rows: int) -> None:
+        width = sum(c.get_render_width(self) for c in self.columns.values())
+        header = self.header_height if self.show_header else 0
+        size = Size(width, rows + header)
+        if size != self.virtual_size:
+            self.virtual_size = size
 
     # ---- selection -----------------------------------------------------
 
@@ -170,11 +243,9 @@ class ViewTable(DataTable):
         return self._row_locations.get_key(self.cursor_row)
 
     def selected_row(self) -> Row | None:
-        key = self.selected_key()
-        return self._engine_rows.get(key) if key is not None else None
-
-    def engine_row(self, key: RowKey) -> Row | None:
-        return self._engine_rows.get(key)
+        if not self.row_count or self.cursor_row >= len(self._shown):
+            return None
+        return self._shown[self.cursor_row]
 
     def select_key(self, key: str | RowKey | None) -> bool:
         if key is None:
@@ -187,8 +258,7 @@ class ViewTable(DataTable):
         return True
 
     def ordered_engine_rows(self) -> list[Row]:
-        get = self._row_locations.get_key
-        return [self._engine_rows[get(i)] for i in range(self.row_count)]
+        return self._shown
 
     # ---- mouse: double-click drills, a single click only selects --------
 

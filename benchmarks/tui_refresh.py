@@ -1,0 +1,169 @@
+"""How long the TUI takes to refresh a 5,000-row view (Python time per tick).
+
+Builds ticks of a synthetic system of ``--rows`` processes through the real
+model (SystemState), where every counter of every process changes each tick
+and ``--churn`` processes exit and are born per tick, then drives the TUI
+headless on the Processes view and times, per tick:
+
+* ``compute``: views.engine.compute (filter, group, aggregate, sort);
+* ``table``:   ViewTable.show, the keyed diff into the DataTable;
+* ``refresh``: the whole refresh of the main screen (compute + table +
+  history + header and breadcrumb), what runs once per tick;
+* ``paint``:   the next screen update (the visible rows formatted and drawn).
+
+The goal is ``refresh`` under 50 ms at 5,000 rows. Run:
+
+    .venv/bin/python -m benchmarks.tui_refresh [--rows 5000] [--ticks 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import statistics
+import time
+
+from model import events as ev
+from model.state import SystemState
+from tui.app import CtopApp, configure_gc
+from tui.scenario import demo_host, tick
+from views import engine
+
+GOAL_MS = 50.0
+
+
+def make_ticks(rows: int, ticks: int, churn: int):
+    """TickRecords for ``ticks`` ticks of ``rows`` busy processes, made one at a time
+    (only the current tick's records are alive, as in the app)."""
+    state = SystemState(user_name=lambda uid: "root" if uid == 0 else str(uid))
+    pids = list(range(10_000, 10_000 + rows))
+    for pid in pids:
+        state.apply(ev.ProcSnapshot(
+            pid=pid, ppid=1, comm=f"worker-{pid % 97}", exe="/usr/bin/worker",
+            argv=("/usr/bin/worker", "--id", str(pid)), uid=0, start_ns=pid,
+            container_id=f"{pid % 20:064x}" if pid % 3 else "", runtime="docker" if pid % 3 else "",
+            fds=(ev.FdSnapshot(3, "file", f"/var/data/{pid}.db"),),
+        ))
+    state.end_tick(tick(-1, interval_s=0.0))
+    cpu = dict.fromkeys(pids, 0)
+    next_pid = pids[-1] + 1
+    for i in range(ticks):
+        for k in range(churn):  # some leave, some arrive
+            gone = pids.pop(0)
+            state.apply(ev.Exit(0, gone, gone, 0))
+            cpu.pop(gone)
+            state.apply(ev.ProcSnapshot(
+                pid=next_pid, ppid=1, comm="new", exe="", argv=("new",), uid=0, start_ns=next_pid,
+                container_id="", runtime=""))
+            pids.append(next_pid)
+            cpu[next_pid] = 0
+            next_pid += 1
+        for n, pid in enumerate(pids):
+            cpu[pid] += ((n * 7919 + i * 104729) % 1000) * 10_000
+        yield state.end_tick(tick(i,
+            syscalls=tuple(ev.SyscallStat(p, p, "read", 10 + (p + i) % 50, 0, 1000) for p in pids),
+            fdio=tuple(ev.FdIO(p, 3, 4096 * ((p + i) % 9), 512 * ((p * i) % 7), 3, 1) for p in pids),
+            samples=tuple(ev.ProcSample(p, p, cpu[p], 2**20 * (1 + p % 300), 1) for p in pids),
+            events=len(pids) * 3,
+        ))
+
+
+class _Bench:
+    def __init__(self) -> None:
+        self.compute: list[float] = []
+        self.table: list[float] = []
+        self.refresh: list[float] = []
+        self.paint: list[float] = []
+
+
+async def run(rows: int, ticks: int, churn: int, size=(160, 50)) -> _Bench:
+    records = make_ticks(rows, ticks + 1, churn)
+    app = CtopApp(_NoSource(), view="processes", host=demo_host, show_startup=False)
+    bench = _Bench()
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        main = app.main
+        table = main.table
+        level = main.nav.current
+        # the first tick adds every row: timed apart
+        t0 = _clock()
+        main.new_records(next(records))
+        first = _clock() - t0
+        await pilot.pause()
+        await pilot.press("pagedown")  # somewhere in the middle, as a user would be
+        await pilot.pause()
+        orig_show = table.show
+
+        def timed_show(rows_, rate):
+            t = _clock()
+            orig_show(rows_, rate)
+            bench.table.append(_clock() - t)
+        table.show = timed_show
+        for rec in records:
+            t = _clock()
+            engine.compute(level.view, rec, level.query(), level.sort_column, level.sort_descending)
+            bench.compute.append(_clock() - t)
+            t = _clock()
+            main.new_records(rec)
+            bench.refresh.append(_clock() - t)
+            t = _clock()
+            await pilot.pause()
+            bench.paint.append(_clock() - t)
+        # processes exiting in a tick are still listed in that tick
+        assert rows <= table.row_count <= rows + churn, table.row_count
+    bench.first = first  # type: ignore[attr-defined]
+    return bench
+
+
+class _NoSource:
+    async def events(self):
+        return
+        yield  # pragma: no cover
+
+    async def aclose(self) -> None:
+        pass
+
+
+def _clock() -> float:
+    """CPU time of this thread: the Python time, whatever else the machine runs."""
+    return time.thread_time()
+
+
+def _ms(values: list[float]) -> str:
+    values = sorted(values)
+    p95 = values[min(len(values) - 1, int(len(values) * 0.95))]
+    return (f"median {statistics.median(values) * 1000:6.1f} ms   p95 {p95 * 1000:6.1f} ms   "
+            f"max {values[-1] * 1000:6.1f} ms")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rows", type=int, default=5000)
+    p.add_argument("--ticks", type=int, default=20)
+    p.add_argument("--churn", type=int, default=50, help="processes replaced per tick")
+    p.add_argument("--gc", default="", metavar="T0,T1,T2",
+                   help="gc.set_threshold for the run (default: what the app sets, "
+                        "tui.app.configure_gc); 700,10,10 is Python's default")
+    args = p.parse_args(argv)
+    if args.gc:
+        gc.set_threshold(*(int(x) for x in args.gc.split(",")))
+    else:
+        configure_gc()
+    bench = asyncio.run(run(args.rows, args.ticks, args.churn))
+    print(f"TUI refresh, Processes view, {args.rows} rows, every counter changing, "
+          f"{args.churn} rows replaced per tick, {args.ticks} ticks, gc thresholds "
+          f"{gc.get_threshold()}; CPU time of the UI thread")
+    print(f"  first tick (all rows new): {bench.first * 1000:.1f} ms")  # type: ignore[attr-defined]
+    print(f"  compute  (engine)        : {_ms(bench.compute)}")
+    print(f"  table    (keyed diff)    : {_ms(bench.table)}")
+    print(f"  refresh  (per tick)      : {_ms(bench.refresh)}")
+    print(f"  paint    (next frame)    : {_ms(bench.paint)}")
+    median = statistics.median(bench.refresh) * 1000
+    verdict = "OK" if median < GOAL_MS else "OVER"
+    print(f"refresh median {median:.1f} ms vs goal {GOAL_MS:.0f} ms: {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
