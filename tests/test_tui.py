@@ -275,7 +275,7 @@ async def test_filter_error_shows_in_place_and_keeps_the_old_filter():
         assert prompt.is_open and prompt.has_class("error")
         error = str(prompt.query_one("#prompt-error").content)
         assert "column 13" in error
-        assert error.index("^") == len("Filter: ") + 12
+        assert error.index("^") == len(" Filter: ") + 12  # under the second "="
         assert names(app) == ["web"]  # the old filter still applies
         assert app.main.nav.current.filter_text == "container.name = web"
         prompt.input.value = "no.such.field = 1"
@@ -538,11 +538,10 @@ async def test_history_panel_shows_the_selected_row():
         assert panel.display
         title = str(panel.query_one("#history-title").content)
         assert "web" in title
-        from textual.widgets import Sparkline
-
-        sparks = [s for s in panel.query(Sparkline) if s.parent.display]
+        sparks = [s for s in panel.query(".history-spark") if s.parent.display]
         assert len(sparks) == 3
-        assert 1 <= len(sparks[0].data) <= 5  # one value per tick shown
+        bars = str(sparks[0].content).strip()
+        assert 1 <= len(bars) <= 5  # one bar per tick shown
         await pilot.press("down")
         await pilot.pause()
         assert "db" in str(panel.query_one("#history-title").content)

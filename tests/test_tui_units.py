@@ -294,3 +294,12 @@ async def test_view_table_storage_stays_consistent_through_random_refreshes():
 def test_every_view_has_columns_the_table_can_show():
     for view in VIEWS:
         assert [c for c in view.columns if c.width > 0], view.id
+
+
+def test_sparkline_scales_from_zero_newest_right():
+    from tui.widgets.history import spark_text
+
+    assert spark_text([0.0, 0.0], width=4).plain == "  ▁▁"
+    assert spark_text([1.0, 2.0, 4.0], width=3).plain == "▃▅█"
+    assert spark_text([5.0], width=3).plain == "  █"
+    assert len(spark_text([1.0] * 100, width=60).plain) == 60

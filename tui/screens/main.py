@@ -184,7 +184,7 @@ class MainScreen(Screen[None]):
         with self.app.batch_update():
             self.table.set_view(level.view, level.sort_column, level.sort_descending)
             self.history.reset(level.view)
-            self.render_table(record_history=False)
+            self.render_table()
             if level.selected is not None:
                 self.table.select_key(level.selected)
             self._refresh_chrome()

@@ -3,7 +3,9 @@
 ``RowHistory`` (plain data) remembers, for every row key of the current view,
 the last ``HISTORY_LEN`` values of the view's history columns (CPU and
 syscalls/s, bytes/s for files and connections ...). ``HistoryPanel`` draws
-the selected row's series with Textual ``Sparkline``s.
+the selected row's series as sparklines: one bar per tick, newest on the
+right, scaled from zero to the series' peak (so a flat line of zeros stays
+at the bottom, unlike ``textual.widgets.Sparkline`` which scales min..max).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections import deque
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Label, Sparkline, Static
+from textual.widgets import Label, Static
 
 from views.format import format_value
 from views.safe_text import printable
@@ -105,6 +107,21 @@ class RowHistory:
 
 
 MAX_LINES = 3
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def spark_text(values: list[float], width: int = HISTORY_LEN) -> Text:
+    """One bar per value (the last ``width``), right-aligned, scaled 0..peak."""
+    values = values[-width:]
+    peak = max(values, default=0.0)
+    t = Text(" " * (width - len(values)), no_wrap=True, end="")
+    top = len(BARS) - 1
+    for v in values:
+        if peak <= 0 or v <= 0:
+            t.append(BARS[0], style="dim")
+        else:
+            t.append(BARS[max(0, min(top, round(v / peak * top)))], style="green")
+    return t
 
 
 class HistoryPanel(Vertical):
@@ -115,7 +132,7 @@ class HistoryPanel(Vertical):
         for _ in range(MAX_LINES):
             with Horizontal(classes="history-line"):
                 yield Label("", classes="history-label")
-                yield Sparkline([0.0], summary_function=max, classes="history-spark")
+                yield Static("", classes="history-spark")
 
     def show_series(self, title: str, columns: list[Column], series: list[list[float]]) -> None:
         self.query_one("#history-title", Static).update(
@@ -129,10 +146,11 @@ class HistoryPanel(Vertical):
                 continue
             line.display = True
             col, data = columns[i], series[i]
-            shown = format_value(col, data[-1]) + ("/s" if col.counter else "") if data else "-"
-            peak = format_value(col, max(data)) if data else "-"
+            unit = "/s" if col.counter else ""
+            shown = format_value(col, data[-1]) + unit if data else "-"
+            peak = format_value(col, max(data)) + unit if data else "-"
             label = Text(f" {col.title:<9}", style="bold", no_wrap=True, end="")
             label.append(f"{shown:>11} ")
             label.append(f"max {peak:<10}", style="dim")
             line.query_one(".history-label", Label).update(label)
-            line.query_one(".history-spark", Sparkline).data = data or [0.0]
+            line.query_one(".history-spark", Static).update(spark_text(data))

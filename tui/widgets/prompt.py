@@ -127,7 +127,7 @@ class PromptBar(Vertical):
 
     def show_error(self, value: str, column: int, message: str) -> None:
         """``message`` under the input, with a caret at 1-based ``column`` of ``value``."""
-        label_w = len(MODES[self.mode]) + 1
+        label_w = len(MODES[self.mode]) + 2  # the label and its padding (ctop.tcss)
         caret = " " * (label_w + max(0, column - 1)) + "^ "
         t = Text(caret, style="bold red", no_wrap=True, end="")
         t.append(f"column {column}: {printable(message, limit=200)}", style="red")
