@@ -69,6 +69,7 @@ class LiveSource:
         self._closed = False
         self._ticks = 0
         self._last_resync = 0.0
+        self._gen = 0
         # (pid, path hash) -> (path, flags, syscall) of this tick's and the last tick's opens
         self._paths: dict = {}
         self._paths_before: dict = {}
@@ -211,6 +212,10 @@ class LiveSource:
     def _tick_drain(self) -> tuple[list, dict]:
         """BPF thread, at the tick: drain the maps, then the buffers."""
         names = self._names
+        # a new generation makes every thread add its cached run of syscalls
+        # to sc_stats at its next syscall (see syscalls.c)
+        self._gen = (self._gen + 1) & 0xFFFFFFFF
+        self._bpf["tick_gen"][ctypes.c_int(0)] = ctypes.c_uint(self._gen)
         syscalls = tuple(
             ev.SyscallStat(k.pid, k.tid, names.get(k.nr, f"syscall_{k.nr}"), v.calls, v.errors, v.total_ns)
             for k, v in self._drain_map("sc_stats")

@@ -6,34 +6,50 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import re
 import tempfile
 from importlib import resources
 from pathlib import Path
 
 from . import environment
 from .errors import BccMissingError, CompileError
-from .syscall_numbers import io_defines
+from .syscall_numbers import io_defines, syscall_names
 
 # Order matters: later files use maps declared by earlier ones.
 SOURCES = ("common.h", "syscalls.c", "process.c", "files.c", "sockets.c")
 
-# Syscall tracepoints that not every architecture has; each maps to a -D flag.
-OPTIONAL_TRACEPOINTS = {
-    "sys_enter_open": "HAVE_SYS_OPEN",
-    "sys_enter_creat": "HAVE_SYS_CREAT",
-    "sys_enter_dup2": "HAVE_SYS_DUP2",
-    "sys_enter_pipe": "HAVE_SYS_PIPE",
-    "sys_enter_accept": "HAVE_SYS_ACCEPT",
-}
+HANDLER_RE = re.compile(r"^SYSCALL_(ENTER|EXIT)\((\w+)\)", re.M)
 
 
 def read_source(name: str) -> str:
     return resources.files(__package__).joinpath("bpf", name).read_text()
 
 
-def feature_defines(syscall_tracepoints: set[str]) -> list[str]:
-    return [f"-D{flag}" for tp, flag in sorted(OPTIONAL_TRACEPOINTS.items()) if tp in syscall_tracepoints]
+def handlers(text: str) -> list[tuple[str, str, str]]:
+    """(array, function, syscall) for every SYSCALL_ENTER/SYSCALL_EXIT handler."""
+    return [
+        ("enter_progs" if kind == "ENTER" else "exit_progs", f"{kind.lower()}_{name}", name)
+        for kind, name in HANDLER_RE.findall(text)
+    ]
+
+
+def install_handlers(bpf, text: str) -> list[str]:
+    """Load each handler and put it in its tail-call array at its syscall's
+    number. Syscalls this architecture lacks (open, creat, ...) are skipped."""
+    from bcc import BPF  # noqa: PLC0415
+
+    numbers = {name: nr for nr, name in syscall_names().items()}
+    installed = []
+    for array, func, syscall in handlers(text):
+        nr = numbers.get(syscall)
+        if nr is None or nr >= 1024:
+            continue
+        fn = bpf.load_func(func, BPF.RAW_TRACEPOINT)
+        bpf[array][ctypes.c_int(nr)] = ctypes.c_int(fn.fd)
+        installed.append(f"{func}@{nr}")
+    return installed
 
 
 def build_text(defines: list[str]) -> str:
@@ -53,8 +69,7 @@ def build_text(defines: list[str]) -> str:
 
 
 def default_defines(tracefs: Path | None = None) -> list[str]:
-    tps = environment.available_tracepoints("syscalls", tracefs)
-    return io_defines() + feature_defines(tps) + [f"-DSELF_TGID={os.getpid()}"]
+    return io_defines() + [f"-DSELF_TGID={os.getpid()}"]
 
 
 class _StderrCapture:
@@ -96,6 +111,7 @@ def load(text: str | None = None):
     try:
         with capture:
             bpf = BPF(text=text)
+            install_handlers(bpf, text)
     except Exception as exc:  # bcc raises bare Exception on compile/attach failure
         detail = getattr(capture, "text", "").strip()
         tail = "\n".join(detail.splitlines()[-15:])

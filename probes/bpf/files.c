@@ -67,20 +67,6 @@ BPF_PERCPU_ARRAY(fd_scratch, struct fd_event_t, 1);
 
 #define FD_EVENT_NOPATH (sizeof(struct fd_event_t) - PATH_LEN)
 
-static __always_inline struct args_t *take_args(u32 kind)
-{
-    u32 tid = (u32)bpf_get_current_pid_tgid();
-    struct args_t *a = args_stash.lookup(&tid);
-    if (!a || a->kind != kind)
-        return 0;
-    return a;
-}
-
-static __always_inline void drop_args(void)
-{
-    u32 tid = (u32)bpf_get_current_pid_tgid();
-    args_stash.delete(&tid);
-}
 
 /* An fd number is about to mean something else (socket, pipe, dup target):
  * report what the folded opens on it still owe, then forget it. */
@@ -109,36 +95,32 @@ static __always_inline void flush_fd(void *ctx, u32 pid, s32 fd)
 
 /* ---- open family ---- */
 
-#ifdef HAVE_SYS_OPEN
-TRACEPOINT_PROBE(syscalls, sys_enter_open)
+SYSCALL_ENTER(open)
 {
-    stash_args(K_OPEN, (u64)args->filename, (u64)-100, args->flags);
-    return 0;
-}
-#endif
-
-TRACEPOINT_PROBE(syscalls, sys_enter_openat)
-{
-    stash_args(K_OPENAT, (u64)args->filename, (u64)(s64)(int)args->dfd, args->flags);
+    stash_args(K_OPEN, syscall_arg(ctx, 0), (u64)-100, syscall_arg(ctx, 1));
     return 0;
 }
 
-TRACEPOINT_PROBE(syscalls, sys_enter_openat2)
+SYSCALL_ENTER(openat)
+{
+    stash_args(K_OPENAT, syscall_arg(ctx, 1), (u64)(s64)(int)syscall_arg(ctx, 0), syscall_arg(ctx, 2));
+    return 0;
+}
+
+SYSCALL_ENTER(openat2)
 {
     u64 flags = 0;
-    bpf_probe_read_user(&flags, sizeof(flags), (void *)args->how);
-    stash_args(K_OPENAT2, (u64)args->filename, (u64)(s64)(int)args->dfd, flags);
+    bpf_probe_read_user(&flags, sizeof(flags), (void *)syscall_arg(ctx, 2));
+    stash_args(K_OPENAT2, syscall_arg(ctx, 1), (u64)(s64)(int)syscall_arg(ctx, 0), flags);
     return 0;
 }
 
-#ifdef HAVE_SYS_CREAT
-TRACEPOINT_PROBE(syscalls, sys_enter_creat)
+SYSCALL_ENTER(creat)
 {
     /* creat() is open(O_CREAT|O_WRONLY|O_TRUNC) */
-    stash_args(K_CREAT, (u64)args->pathname, (u64)-100, 01 | 0100 | 01000);
+    stash_args(K_CREAT, syscall_arg(ctx, 0), (u64)-100, 01 | 0100 | 01000);
     return 0;
 }
-#endif
 
 static __always_inline int emit_open(void *ctx, u32 kind, long ret)
 {
@@ -192,31 +174,27 @@ static __always_inline int emit_open(void *ctx, u32 kind, long ret)
     return 0;
 }
 
-#ifdef HAVE_SYS_OPEN
-TRACEPOINT_PROBE(syscalls, sys_exit_open) { return emit_open(args, K_OPEN, args->ret); }
-#endif
-TRACEPOINT_PROBE(syscalls, sys_exit_openat) { return emit_open(args, K_OPENAT, args->ret); }
-TRACEPOINT_PROBE(syscalls, sys_exit_openat2) { return emit_open(args, K_OPENAT2, args->ret); }
-#ifdef HAVE_SYS_CREAT
-TRACEPOINT_PROBE(syscalls, sys_exit_creat) { return emit_open(args, K_CREAT, args->ret); }
-#endif
+SYSCALL_EXIT(open) { return emit_open(ctx, K_OPEN, SYSCALL_RET); }
+SYSCALL_EXIT(openat) { return emit_open(ctx, K_OPENAT, SYSCALL_RET); }
+SYSCALL_EXIT(openat2) { return emit_open(ctx, K_OPENAT2, SYSCALL_RET); }
+SYSCALL_EXIT(creat) { return emit_open(ctx, K_CREAT, SYSCALL_RET); }
 
 /* ---- close ---- */
 
-TRACEPOINT_PROBE(syscalls, sys_enter_close)
+SYSCALL_ENTER(close)
 {
-    stash_args(K_CLOSE, args->fd, 0, 0);
+    stash_args(K_CLOSE, syscall_arg(ctx, 0), 0, 0);
     return 0;
 }
 
-TRACEPOINT_PROBE(syscalls, sys_exit_close)
+SYSCALL_EXIT(close)
 {
     struct args_t *a = take_args(K_CLOSE);
     if (!a)
         return 0;
     s32 fd = (s32)a->a0;
     drop_args();
-    if (args->ret != 0)
+    if (SYSCALL_RET != 0)
         return 0;  /* EBADF and friends change nothing */
     struct fd_key_t sk = {.pid = bpf_get_current_pid_tgid() >> 32, .fd = fd};
     struct fdstate_t *st = fdstate.lookup(&sk);
@@ -235,14 +213,14 @@ TRACEPOINT_PROBE(syscalls, sys_exit_close)
             }
             return 0;
         }
-        flush_fd(args, sk.pid, fd);  /* stale: the fd was reused by something untraced */
+        flush_fd(ctx, sk.pid, fd);  /* stale: the fd was reused by something untraced */
     }
     int zero = 0;
     struct fd_event_t *e = fd_scratch.lookup(&zero);
     if (!e)
         return 0;
     fill_hdr(&e->h, EV_CLOSE);
-    e->result = args->ret;
+    e->result = SYSCALL_RET;
     e->a0 = fd;
     e->a1 = 0;
     e->a2 = 0;
@@ -255,7 +233,7 @@ TRACEPOINT_PROBE(syscalls, sys_exit_close)
     } else {
         __builtin_memset(&e->io, 0, sizeof(e->io));
     }
-    events.perf_submit(args, e, FD_EVENT_NOPATH);
+    events.perf_submit(ctx, e, FD_EVENT_NOPATH);
     return 0;
 }
 
@@ -286,23 +264,21 @@ static __always_inline int emit_dup(void *ctx, long ret)
     return 0;
 }
 
-TRACEPOINT_PROBE(syscalls, sys_enter_dup) { stash_args(K_DUP, args->fildes, 0, 0); return 0; }
-TRACEPOINT_PROBE(syscalls, sys_exit_dup) { return emit_dup(args, args->ret); }
-#ifdef HAVE_SYS_DUP2
-TRACEPOINT_PROBE(syscalls, sys_enter_dup2) { stash_args(K_DUP, args->oldfd, 0, 0); return 0; }
-TRACEPOINT_PROBE(syscalls, sys_exit_dup2) { return emit_dup(args, args->ret); }
-#endif
-TRACEPOINT_PROBE(syscalls, sys_enter_dup3) { stash_args(K_DUP, args->oldfd, 0, 0); return 0; }
-TRACEPOINT_PROBE(syscalls, sys_exit_dup3) { return emit_dup(args, args->ret); }
+SYSCALL_ENTER(dup) { stash_args(K_DUP, syscall_arg(ctx, 0), 0, 0); return 0; }
+SYSCALL_EXIT(dup) { return emit_dup(ctx, SYSCALL_RET); }
+SYSCALL_ENTER(dup2) { stash_args(K_DUP, syscall_arg(ctx, 0), 0, 0); return 0; }
+SYSCALL_EXIT(dup2) { return emit_dup(ctx, SYSCALL_RET); }
+SYSCALL_ENTER(dup3) { stash_args(K_DUP, syscall_arg(ctx, 0), 0, 0); return 0; }
+SYSCALL_EXIT(dup3) { return emit_dup(ctx, SYSCALL_RET); }
 
-TRACEPOINT_PROBE(syscalls, sys_enter_fcntl)
+SYSCALL_ENTER(fcntl)
 {
     /* F_DUPFD = 0, F_DUPFD_CLOEXEC = 1030 */
-    if (args->cmd == 0 || args->cmd == 1030)
-        stash_args(K_DUP, args->fd, 0, 0);
+    if (syscall_arg(ctx, 1) == 0 || syscall_arg(ctx, 1) == 1030)
+        stash_args(K_DUP, syscall_arg(ctx, 0), 0, 0);
     return 0;
 }
-TRACEPOINT_PROBE(syscalls, sys_exit_fcntl) { return emit_dup(args, args->ret); }
+SYSCALL_EXIT(fcntl) { return emit_dup(ctx, SYSCALL_RET); }
 
 /* ---- pipe ---- */
 
@@ -334,9 +310,7 @@ static __always_inline int emit_pipe(void *ctx, long ret)
     return 0;
 }
 
-#ifdef HAVE_SYS_PIPE
-TRACEPOINT_PROBE(syscalls, sys_enter_pipe) { stash_args(K_PIPE, (u64)args->fildes, 0, 0); return 0; }
-TRACEPOINT_PROBE(syscalls, sys_exit_pipe) { return emit_pipe(args, args->ret); }
-#endif
-TRACEPOINT_PROBE(syscalls, sys_enter_pipe2) { stash_args(K_PIPE, (u64)args->fildes, 0, 0); return 0; }
-TRACEPOINT_PROBE(syscalls, sys_exit_pipe2) { return emit_pipe(args, args->ret); }
+SYSCALL_ENTER(pipe) { stash_args(K_PIPE, syscall_arg(ctx, 0), 0, 0); return 0; }
+SYSCALL_EXIT(pipe) { return emit_pipe(ctx, SYSCALL_RET); }
+SYSCALL_ENTER(pipe2) { stash_args(K_PIPE, syscall_arg(ctx, 0), 0, 0); return 0; }
+SYSCALL_EXIT(pipe2) { return emit_pipe(ctx, SYSCALL_RET); }

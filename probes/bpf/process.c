@@ -70,14 +70,14 @@ done:;
     return 0;
 }
 
-TRACEPOINT_PROBE(syscalls, sys_enter_execve)
+SYSCALL_ENTER(execve)
 {
-    return stash_argv((const char *const *)args->argv);
+    return stash_argv((const char *const *)syscall_arg(ctx, 1));
 }
 
-TRACEPOINT_PROBE(syscalls, sys_enter_execveat)
+SYSCALL_ENTER(execveat)
 {
-    return stash_argv((const char *const *)args->argv);
+    return stash_argv((const char *const *)syscall_arg(ctx, 2));
 }
 
 TRACEPOINT_PROBE(sched, sched_process_exec)
@@ -104,10 +104,10 @@ TRACEPOINT_PROBE(sched, sched_process_exec)
     return 0;
 }
 
-TRACEPOINT_PROBE(syscalls, sys_enter_exit_group)
+SYSCALL_ENTER(exit_group)
 {
     u32 pid = bpf_get_current_pid_tgid() >> 32;
-    s32 code = (s32)args->error_code;
+    s32 code = (s32)syscall_arg(ctx, 0);
     exit_codes.update(&pid, &code);
     return 0;
 }
@@ -117,9 +117,10 @@ TRACEPOINT_PROBE(sched, sched_process_exit)
     struct exit_event_t e = {};
     fill_hdr(&e.h, EV_EXIT);
     u32 tid = e.h.tid;
-    /* a thread that dies inside a syscall never reaches sys_exit */
-    inflight.delete(&tid);
-    args_stash.delete(&tid);
+    /* the thread's last run of syscalls, before its task storage goes */
+    struct task_sc_t *t = current_sc();
+    if (t)
+        flush_run(t, bpf_get_current_pid_tgid());
     exec_stash.delete(&tid);
     e.code = -1;
     if (e.h.tid == e.h.pid) {

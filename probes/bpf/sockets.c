@@ -74,40 +74,40 @@ static __always_inline struct sock_event_t *new_sock_event(u16 op, s32 fd, long 
     return e;
 }
 
-TRACEPOINT_PROBE(syscalls, sys_enter_socket)
+SYSCALL_ENTER(socket)
 {
-    stash_args(K_SOCKET, args->family, args->type, args->protocol);
+    stash_args(K_SOCKET, syscall_arg(ctx, 0), syscall_arg(ctx, 1), syscall_arg(ctx, 2));
     return 0;
 }
 
-TRACEPOINT_PROBE(syscalls, sys_exit_socket)
+SYSCALL_EXIT(socket)
 {
     struct args_t *a = take_args(K_SOCKET);
     if (!a)
         return 0;
     struct args_t s = *a;
     drop_args();
-    if (args->ret < 0)
+    if (SYSCALL_RET < 0)
         return 0;
-    flush_fd(args, bpf_get_current_pid_tgid() >> 32, (s32)args->ret);
+    flush_fd(ctx, bpf_get_current_pid_tgid() >> 32, (s32)SYSCALL_RET);
     int zero = 0;
     struct fd_event_t *e = fd_scratch.lookup(&zero);
     if (!e)
         return 0;
     fill_hdr(&e->h, EV_SOCKET);
-    e->result = args->ret;
+    e->result = SYSCALL_RET;
     e->a0 = s.a0;
     e->a1 = s.a1;
     e->a2 = s.a2;
     e->a3 = 0;
     __builtin_memset(&e->io, 0, sizeof(e->io));
-    events.perf_submit(args, e, FD_EVENT_NOPATH);
+    events.perf_submit(ctx, e, FD_EVENT_NOPATH);
     return 0;
 }
 
-TRACEPOINT_PROBE(syscalls, sys_enter_connect)
+SYSCALL_ENTER(connect)
 {
-    stash_args(K_CONNECT, args->fd, (u64)args->uservaddr, args->addrlen);
+    stash_args(K_CONNECT, syscall_arg(ctx, 0), syscall_arg(ctx, 1), syscall_arg(ctx, 2));
     return 0;
 }
 
@@ -133,14 +133,14 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
     return 0;
 }
 
-TRACEPOINT_PROBE(syscalls, sys_exit_connect)
+SYSCALL_EXIT(connect)
 {
     struct args_t *a = take_args(K_CONNECT);
     if (!a)
         return 0;
     struct args_t s = *a;
     drop_args();
-    struct sock_event_t *e = new_sock_event(OP_CONNECT, (s32)s.a0, args->ret);
+    struct sock_event_t *e = new_sock_event(OP_CONNECT, (s32)s.a0, SYSCALL_RET);
     if (!e)
         return 0;
     read_sockaddr(e, (void *)s.a1, 1);
@@ -148,17 +148,17 @@ TRACEPOINT_PROBE(syscalls, sys_exit_connect)
         e->lport = (s.lport >> 8) | (s.lport << 8);  /* to network order, like the sockaddr */
         __builtin_memcpy(e->laddr, s.laddr, 16);
     }
-    events.perf_submit(args, e, sizeof(*e));
+    events.perf_submit(ctx, e, sizeof(*e));
     return 0;
 }
 
-static __always_inline int enter_accept(u64 fd, u64 uaddr)
+static __always_inline int accept_enter(u64 fd, u64 uaddr)
 {
     stash_args(K_ACCEPT, fd, uaddr, 0);
     return 0;
 }
 
-static __always_inline int exit_accept(void *ctx, long ret)
+static __always_inline int accept_exit(void *ctx, long ret)
 {
     struct args_t *a = take_args(K_ACCEPT);
     if (!a)
@@ -177,48 +177,46 @@ static __always_inline int exit_accept(void *ctx, long ret)
     return 0;
 }
 
-#ifdef HAVE_SYS_ACCEPT
-TRACEPOINT_PROBE(syscalls, sys_enter_accept) { return enter_accept(args->fd, (u64)args->upeer_sockaddr); }
-TRACEPOINT_PROBE(syscalls, sys_exit_accept) { return exit_accept(args, args->ret); }
-#endif
-TRACEPOINT_PROBE(syscalls, sys_enter_accept4) { return enter_accept(args->fd, (u64)args->upeer_sockaddr); }
-TRACEPOINT_PROBE(syscalls, sys_exit_accept4) { return exit_accept(args, args->ret); }
+SYSCALL_ENTER(accept) { return accept_enter(syscall_arg(ctx, 0), syscall_arg(ctx, 1)); }
+SYSCALL_EXIT(accept) { return accept_exit(ctx, SYSCALL_RET); }
+SYSCALL_ENTER(accept4) { return accept_enter(syscall_arg(ctx, 0), syscall_arg(ctx, 1)); }
+SYSCALL_EXIT(accept4) { return accept_exit(ctx, SYSCALL_RET); }
 
-TRACEPOINT_PROBE(syscalls, sys_enter_bind)
+SYSCALL_ENTER(bind)
 {
-    stash_args(K_BIND, args->fd, (u64)args->umyaddr, args->addrlen);
+    stash_args(K_BIND, syscall_arg(ctx, 0), syscall_arg(ctx, 1), syscall_arg(ctx, 2));
     return 0;
 }
 
-TRACEPOINT_PROBE(syscalls, sys_exit_bind)
+SYSCALL_EXIT(bind)
 {
     struct args_t *a = take_args(K_BIND);
     if (!a)
         return 0;
     struct args_t s = *a;
     drop_args();
-    struct sock_event_t *e = new_sock_event(OP_BIND, (s32)s.a0, args->ret);
+    struct sock_event_t *e = new_sock_event(OP_BIND, (s32)s.a0, SYSCALL_RET);
     if (!e)
         return 0;
     read_sockaddr(e, (void *)s.a1, 0);
-    events.perf_submit(args, e, sizeof(*e));
+    events.perf_submit(ctx, e, sizeof(*e));
     return 0;
 }
 
-TRACEPOINT_PROBE(syscalls, sys_enter_listen)
+SYSCALL_ENTER(listen)
 {
-    stash_args(K_LISTEN, args->fd, 0, 0);
+    stash_args(K_LISTEN, syscall_arg(ctx, 0), 0, 0);
     return 0;
 }
 
-TRACEPOINT_PROBE(syscalls, sys_exit_listen)
+SYSCALL_EXIT(listen)
 {
     struct args_t *a = take_args(K_LISTEN);
     if (!a)
         return 0;
     struct args_t s = *a;
     drop_args();
-    struct sock_event_t *e = new_sock_event(OP_LISTEN, (s32)s.a0, args->ret);
+    struct sock_event_t *e = new_sock_event(OP_LISTEN, (s32)s.a0, SYSCALL_RET);
     if (!e)
         return 0;
     if (s.lfamily) {
@@ -226,6 +224,6 @@ TRACEPOINT_PROBE(syscalls, sys_exit_listen)
         e->lport = (s.lport >> 8) | (s.lport << 8);
         __builtin_memcpy(e->laddr, s.laddr, 16);
     }
-    events.perf_submit(args, e, sizeof(*e));
+    events.perf_submit(ctx, e, sizeof(*e));
     return 0;
 }

@@ -2,15 +2,6 @@
  * latency; per (process, syscall, errno) failures; per (process, fd) bytes.
  * Everything is summed in kernel maps, nothing is streamed. */
 
-struct inflight_t {
-    u64 ts;
-    u32 nr;
-    s32 fd0;
-    s32 fd1;
-    u32 pad;
-};
-BPF_HASH(inflight, u32, struct inflight_t, 65536);
-
 struct sc_key_t {
     u32 pid;
     u32 tid;
@@ -23,6 +14,29 @@ struct sc_val_t {
     u64 total_ns;
 };
 BPF_HASH(sc_stats, struct sc_key_t, struct sc_val_t, 32768);
+
+BPF_ARRAY(tick_gen, u32, 1);
+BPF_PROG_ARRAY(enter_progs, 1024);
+BPF_PROG_ARRAY(exit_progs, 1024);
+
+static __always_inline void flush_run(struct task_sc_t *t, u64 id)
+{
+    if (!t->calls)
+        return;
+    struct sc_key_t k = {.pid = id >> 32, .tid = (u32)id, .nr = t->run_nr};
+    struct sc_val_t zero = {};
+    struct sc_val_t *v = sc_stats.lookup_or_try_init(&k, &zero);
+    if (v) {
+        __sync_fetch_and_add(&v->calls, t->calls);
+        __sync_fetch_and_add(&v->errors, t->errors);
+        __sync_fetch_and_add(&v->total_ns, t->total_ns);
+    } else {
+        count_overflow();
+    }
+    t->calls = 0;
+    t->errors = 0;
+    t->total_ns = 0;
+}
 
 struct errno_key_t {
     u32 pid;
@@ -49,22 +63,36 @@ static __always_inline int io_dir(u32 nr)
 
 RAW_TRACEPOINT_PROBE(sys_enter)
 {
-    u32 tid = (u32)bpf_get_current_pid_tgid();
-    struct inflight_t in = {};
-    in.ts = bpf_ktime_get_ns();
-    in.nr = (u32)ctx->args[1];
-    in.fd0 = -1;
-    in.fd1 = -1;
-    if (io_dir(in.nr) && !is_self()) {
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+    struct task_sc_t *t = task_sc.task_storage_get(task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (!t) {
+        count_overflow();
+        return 0;
+    }
+    u32 nr = (u32)ctx->args[1];
+    int zero = 0;
+    u32 *gen = tick_gen.lookup(&zero);
+    u32 g = gen ? *gen : 0;
+    if (t->run_nr != nr || t->gen != g) {
+        flush_run(t, bpf_get_current_pid_tgid());
+        t->run_nr = nr;
+        t->gen = g;
+    }
+    t->nr = nr;
+    t->args.kind = 0;
+    t->fd0 = -1;
+    t->fd1 = -1;
+    if (io_dir(nr) && !is_self()) {
         struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
         u64 a0 = 0, a1 = 0;
         bpf_probe_read_kernel(&a0, sizeof(a0), &PT_REGS_PARM1(regs));
         bpf_probe_read_kernel(&a1, sizeof(a1), &PT_REGS_PARM2(regs));
-        in.fd0 = (s32)a0;
-        in.fd1 = (s32)a1;
+        t->fd0 = (s32)a0;
+        t->fd1 = (s32)a1;
     }
-    if (inflight.update(&tid, &in) != 0)
-        count_overflow();
+    t->ts = bpf_ktime_get_ns();
+    if (!is_self())
+        enter_progs.call(ctx, nr & 1023);  /* falls through when no handler */
     return 0;
 }
 
@@ -89,43 +117,40 @@ static __always_inline void add_io(u32 pid, s32 fd, u64 r, u64 w)
 
 RAW_TRACEPOINT_PROBE(sys_exit)
 {
-    u64 id = bpf_get_current_pid_tgid();
-    u32 tid = (u32)id;
-    struct inflight_t *in = inflight.lookup(&tid);
-    if (!in)
+    struct task_sc_t *t = current_sc();
+    if (!t || !t->ts)
         return 0;
+    u64 delta = bpf_ktime_get_ns() - t->ts;
+    t->ts = 0;
     long ret = (long)ctx->args[1];
-    u64 delta = bpf_ktime_get_ns() - in->ts;
-    struct sc_key_t k = {.pid = id >> 32, .tid = tid, .nr = in->nr};
-    struct sc_val_t zero = {};
-    struct sc_val_t *v = sc_stats.lookup_or_try_init(&k, &zero);
-    if (v) {
-        __sync_fetch_and_add(&v->calls, 1);
-        __sync_fetch_and_add(&v->total_ns, delta);
-        if (ret < 0 && ret >= -4095)
-            __sync_fetch_and_add(&v->errors, 1);
-    } else {
-        count_overflow();
+    u64 id = bpf_get_current_pid_tgid();
+    if (t->nr != t->run_nr) {  /* execve returns into a fresh run; keep them apart */
+        flush_run(t, id);
+        t->run_nr = t->nr;
     }
+    t->calls++;
+    t->total_ns += delta;
     if (ret < 0 && ret >= -4095) {
-        struct errno_key_t ek = {.pid = id >> 32, .nr = in->nr, .err = (s32)-ret};
+        t->errors++;
+        struct errno_key_t ek = {.pid = id >> 32, .nr = t->nr, .err = (s32)-ret};
         u64 one = 0;
         u64 *c = errno_stats.lookup_or_try_init(&ek, &one);
         if (c)
             __sync_fetch_and_add(c, 1);
         else
             count_overflow();
-    } else if (ret > 0 && in->fd0 >= 0) {
-        int dir = io_dir(in->nr);
+    } else if (ret > 0 && t->fd0 >= 0) {
+        int dir = io_dir(t->nr);
         if (dir == 1)
-            add_io(id >> 32, in->fd0, ret, 0);
+            add_io(id >> 32, t->fd0, ret, 0);
         else if (dir == 2)
-            add_io(id >> 32, in->fd0, 0, ret);
+            add_io(id >> 32, t->fd0, 0, ret);
         else if (dir == 3) {
-            add_io(id >> 32, in->fd0, 0, ret);  /* sendfile(out_fd, in_fd, ...) */
-            add_io(id >> 32, in->fd1, ret, 0);
+            add_io(id >> 32, t->fd0, 0, ret);  /* sendfile(out_fd, in_fd, ...) */
+            add_io(id >> 32, t->fd1, ret, 0);
         }
     }
-    inflight.delete(&tid);
+    if (t->args.kind)
+        exit_progs.call(ctx, t->nr & 1023);
     return 0;
 }
