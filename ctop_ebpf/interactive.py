@@ -1,18 +1,23 @@
 """The composition root of the TUI: a Session in, an exit code out.
 
 ``run_tui(session)`` wires the live pieces into ``tui.app.CtopApp``: the event
-source (built by ``session.make_source`` in the app's worker, with a
-``progress`` callback that the start-up screen shows), the host sampler for
-the header, and the start view, filter, sort, delay and ``--readonly``.
+source (built by ``session.make_source`` in the app's worker thread, with a
+``progress`` callback the start-up screen shows and a ``warn`` callback that
+becomes a notification, never stderr), the host sampler for the header (the
+capture's host and kernel on ``--read``), the state factory (a replay names
+users as the recording host did), and the start view, filter, sort, delay
+and ``--readonly``.
 
-Exit codes: 0 quit, 2 bad input (a usage error found while starting), 3
-missing privilege or kernel support (``ProbeError.exit_code``), shown first
-as a readable screen with the fix.
+Exit codes: 0 quit, 2 bad input found while starting (an unreadable
+capture), 3 missing privilege or kernel support (``ProbeError.exit_code``),
+each first shown as a readable screen with the fix.
 """
 
 from __future__ import annotations
 
-from model.hostinfo import HostSampler
+import os
+
+from model.hostinfo import HostInfo, HostSampler
 
 from .session import Session, UsageError
 
@@ -25,40 +30,68 @@ class StartupUsageError(Exception):
     exit_code = EXIT_USAGE
 
 
-def source_factory(session: Session):
-    """``progress -> EventSource``: checks privilege, then builds the source."""
+def source_factory(session: Session, warn=None):
+    """``progress -> EventSource``: checks privilege (or opens the capture), then builds
+    the source. Runs in a worker thread of the app."""
 
     def make(progress):
-        progress("checking privileges" if not session.read else f"opening {session.read}")
-        session.preflight()
+        if session.read:
+            progress(f"opening {os.path.basename(session.read)}")
+        else:
+            progress("checking privileges")
         try:
-            return session.make_source(progress=progress)
+            session.preflight()
+            return session.make_source(progress=progress, warn=warn)
         except UsageError as exc:
             raise StartupUsageError(str(exc)) from None
 
     return make
 
 
+def replay_host(session: Session):
+    """The recording host as the header shows it (name and kernel; nothing live)."""
+
+    def host() -> HostInfo | None:
+        replay = session.extra.get("active_replay") or session.extra.get("replay")
+        if replay is None:
+            return None
+        h = replay.header
+        return HostInfo(hostname=h.host, kernel=h.kernel)
+
+    return host
+
+
 def build_app(session: Session, source=None, host=None):
     """The app for ``session``; ``source`` (an EventSource or factory) replaces the live one."""
     from tui.app import CtopApp  # noqa: PLC0415 - Textual is only loaded for the TUI
 
-    if host is None and not session.read:
-        host = HostSampler()
-    label = f"replay {session.read}" if session.read else ""
-    return CtopApp(
-        source if source is not None else source_factory(session),
+    if host is None:
+        host = replay_host(session) if session.read else HostSampler()
+    label = f"replay {os.path.basename(session.read)}" if session.read else ""
+    app = None
+
+    def warn(message: str) -> None:  # called from the source, in any thread
+        if app is not None:
+            app.warn(message)
+
+    app = CtopApp(
+        source if source is not None else source_factory(session, warn),
         view=session.view, filter_text=session.filter_text, sort=session.sort,
         desc=session.sort_desc, delay=session.delay, readonly=session.readonly,
-        host=host, source_label=label,
+        host=host, source_label=label, replay=bool(session.read),
+        state_factory=session.make_state,
     )
+    return app
 
 
 def run_tui(session: Session, source=None) -> int:
     from tui.app import configure_gc  # noqa: PLC0415
 
     configure_gc()
-    app = build_app(session, source)
-    app.run()
+    try:
+        app = build_app(session, source)
+        app.run()
+    finally:
+        session.close()
     code = app.return_code
     return code if isinstance(code, int) else EXIT_OK

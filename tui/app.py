@@ -29,10 +29,11 @@ from model.hostinfo import HostInfo
 from model.source import EventSource, run_pipeline
 from model.state import SystemState
 from views.catalogue import get_view
+from views.safe_text import printable
 from views.spec import View
 
 from .actions import Action, ActionError, ActionRunner
-from .messages import SourceEnded, SourceFailed, SourceProgress, TickArrived
+from .messages import SourceEnded, SourceFailed, SourceProgress, SourceWarning, TickArrived
 from .navigation import Navigator
 from .screens.main import MainScreen
 from .screens.startup import ErrorScreen, StartupScreen
@@ -71,6 +72,7 @@ class CtopApp(App[int]):
         readonly: bool = False,
         host: Callable[[], HostInfo] | None = None,
         source_label: str = "",
+        replay: bool = False,
         actions: ActionRunner | None = None,
         state_factory: Callable[[], SystemState] = SystemState,
         show_startup: bool = True,
@@ -84,6 +86,7 @@ class CtopApp(App[int]):
         self.readonly = readonly
         self.host = host
         self.source_label = source_label
+        self.replay = replay
         self.actions = actions or ActionRunner()
         self.state_factory = state_factory
         self.show_startup = show_startup
@@ -136,6 +139,10 @@ class CtopApp(App[int]):
     def _progress(self, text: str) -> None:
         """Called by the source, possibly from its own thread."""
         self.post_message(SourceProgress(str(text)))
+
+    def warn(self, text: str) -> None:
+        """A warning from the source (any thread): shown as a notification."""
+        self.post_message(SourceWarning(str(text)))
 
     def _on_tick(self, records) -> bool:
         if self._stopping:
@@ -199,6 +206,11 @@ class CtopApp(App[int]):
     def _source_progress(self, message: SourceProgress) -> None:
         if self._startup is not None and self._startup.is_mounted:
             self._startup.add_step(message.text)
+
+    @on(SourceWarning)
+    def _source_warning(self, message: SourceWarning) -> None:
+        self.notify(printable(message.text, limit=300), severity="warning", timeout=8,
+                    markup=False)
 
     @on(SourceFailed)
     def _source_failed(self, message: SourceFailed) -> None:

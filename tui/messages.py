@@ -33,3 +33,11 @@ class SourceFailed(Message):
 
 class SourceEnded(Message):
     pass
+
+
+class SourceWarning(Message):
+    """Something the source wants the user to know (a capture cut short...)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text

@@ -105,6 +105,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         header = self.header
         header.status.delay = self.delay
+        header.status.replay = self.app.replay
         header.source_label = self.app.source_label
         header.host = self.app.host_info()
         self._reset_level()
@@ -119,13 +120,14 @@ class MainScreen(Screen[None]):
         st.events_per_s = (records.stats.get("events", 0) / interval) if interval else 0.0
         st.lost_tick = records.stats.get("lost", 0)
         st.lost_total = self.app.lost_total
-        st.state = "live" if self.app.source_state == "live" else self.app.source_state
+        st.state = self.app.source_state
         if host is not None:
             self.header.host = host
         if self.paused:
             self.header.refresh_info()
             return
         self.shown = records
+        st.wall = records.wall
         self.render_table()
 
     def render_table(self, *, record_history: bool = True) -> None:
@@ -253,6 +255,12 @@ class MainScreen(Screen[None]):
 
     def action_pause(self) -> None:
         self.paused = not self.paused
+        source = self.app.source
+        # a replay stops its clock instead (nothing is missed); live data keeps arriving
+        if self.paused and hasattr(source, "pause"):
+            source.pause()
+        elif not self.paused and hasattr(source, "resume"):
+            source.resume()
         if not self.paused and self.app.latest is not None and self.app.latest is not self.shown:
             self.shown = self.app.latest
             self.render_table()

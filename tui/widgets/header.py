@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -25,6 +26,8 @@ class FlowStatus:
     paused: bool = False
     state: str = "starting"  # starting, live, ended, failed
     rows: int = 0
+    wall: float = 0.0  # the wall clock of the tick shown (recorded time on a replay)
+    replay: bool = False
 
 
 def fmt_uptime(seconds: float) -> str:
@@ -53,21 +56,20 @@ def host_line(host: HostInfo | None, source_label: str = "") -> Text:
     if host.kernel:
         t.append(SEP)
         t.append(f"Linux {printable(host.kernel, limit=40)}")
-    t.append(SEP)
-    t.append(f"up {fmt_uptime(host.uptime_s)}")
-    t.append(SEP)
-    cpu = f"{host.cpu_pct:.1f}%" if host.cpu_pct >= 0 else "?"
-    t.append("CPU ")
-    t.append(cpu, style="bold")
-    if host.cpus:
-        t.append(f" of {host.cpus}")
-    t.append(SEP)
-    t.append("MEM ")
+    if host.uptime_s >= 0:  # a replay knows the host's name and kernel only
+        t.append(SEP)
+        t.append(f"up {fmt_uptime(host.uptime_s)}")
+    if host.cpu_pct >= 0:
+        t.append(SEP)
+        t.append("CPU ")
+        t.append(f"{host.cpu_pct:.1f}%", style="bold")
+        if host.cpus:
+            t.append(f" of {host.cpus}")
     if host.mem_total > 0:
+        t.append(SEP)
+        t.append("MEM ")
         t.append(fmt_bytes(host.mem_used), style="bold")
         t.append(f" / {fmt_bytes(host.mem_total)}")
-    else:
-        t.append("?")
     if source_label:
         t.append(SEP)
         t.append(printable(source_label, limit=60))
@@ -89,7 +91,7 @@ def flow_line(s: FlowStatus) -> Text:
     if s.paused:
         t.append(" ❚❚ PAUSED ", style="bold black on yellow")
     elif s.state == "live":
-        t.append("▶ LIVE", style="bold green")
+        t.append("▶ REPLAY" if s.replay else "▶ LIVE", style="bold green")
     elif s.state == "ended":
         t.append("■ ENDED", style="bold")
     elif s.state == "failed":
@@ -98,6 +100,9 @@ def flow_line(s: FlowStatus) -> Text:
         t.append("… starting")
     t.append(SEP)
     t.append(f"{s.rows:,} rows")
+    if s.wall:
+        t.append(SEP)
+        t.append(f"at {time.strftime('%H:%M:%S', time.localtime(s.wall))}")
     return t
 
 
