@@ -808,3 +808,61 @@ async def test_markup_in_process_names_is_not_interpreted():
         assert cells(app, 0)[-1] == "[bold]hi"
         assert HOSTILE_COMM  # imported for the scenario check above
         src.end()
+
+
+# ---- the composition root (ctop_ebpf.interactive) ----------------------------------
+
+
+def _session(*argv):
+    from ctop_ebpf.cli import build_parser
+    from ctop_ebpf.session import Session
+
+    return Session.from_args(build_parser().parse_args(list(argv)))
+
+
+DEMO_CAPTURE = os.path.join(os.path.dirname(__file__), "data", "demo.ctop")
+
+
+@pytest.mark.skipif(not os.path.exists(DEMO_CAPTURE), reason="no shipped capture")
+async def test_interactive_replays_a_capture_with_its_host_and_options():
+    from ctop_ebpf.interactive import build_app
+
+    session = _session("--read", DEMO_CAPTURE, "--view", "processes", "--sort=-pid",
+                       "--filter", "container.name = demo-web", "--readonly")
+    app = build_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.main.table.row_count > 0, timeout=10)
+        await pilot.pause()
+        header = str(app.main.header.content)
+        assert "replay demo.ctop" in header and "▶ REPLAY" in header
+        assert session.extra["active_replay"].header.kernel in header
+        nav = app.main.nav
+        assert nav.current.view.id == "processes"
+        assert (nav.current.sort_column, nav.current.sort_descending) == ("pid", False)
+        assert set(raw(app, "container")) == {"demo-web"}
+        pids = raw(app, "pid")
+        assert pids == sorted(pids)
+        assert set(raw(app, "user")) == {"root"}  # names from the capture
+        await pilot.press("p")  # pausing a replay stops its clock
+        await pilot.pause()
+        assert session.extra["active_replay"].paused
+        await pilot.press("k")
+        await pilot.pause()
+        assert any("readonly" in str(n.message) for n in app._notifications)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_interactive_unreadable_capture_is_an_error_screen_exit_2(tmp_path):
+    from ctop_ebpf.interactive import build_app
+
+    bad = tmp_path / "bad.ctop"
+    bad.write_bytes(b"this is not a capture\n")
+    app = build_app(_session("--read", str(bad)))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorScreen))
+        assert "bad.ctop" in str(app.screen.query_one("#error-message").content)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 2

@@ -75,6 +75,7 @@ class MainScreen(Screen[None]):
         self._search_text = ""
         self._search_origin: str | None = None
         self.last_render_rows = 0
+        self._stale = False  # records arrived while covered: render when shown again
 
     # ---- layout --------------------------------------------------------
 
@@ -128,7 +129,15 @@ class MainScreen(Screen[None]):
             return
         self.shown = records
         st.wall = records.wall
+        if not self.is_current:  # a dialog or the start-up screen covers the table
+            self._stale = True
+            return
         self.render_table()
+
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.render_table()
 
     def render_table(self, *, record_history: bool = True) -> None:
         records = self.shown
