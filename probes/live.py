@@ -29,7 +29,8 @@ from .syscall_numbers import syscall_names
 
 POLL_MS = 100
 RECONCILE_EVERY = 10  # ticks between /proc reconciliations
-RESYNC_MIN_S = 2.0  # after lost events, a full /proc resync at most this often
+RESYNC_MIN_S = 2.0
+FLIP_GRACE_S = 0.002  # after flipping the tick parity, before draining the old one  # after lost events, a full /proc resync at most this often
 
 
 def _event_ts(e) -> int:
@@ -200,39 +201,55 @@ class LiveSource:
         self._bpf.perf_buffer_poll(timeout_ms)
         return self._take_pending()
 
-    def _drain_map(self, name: str):
+    def _drain_map(self, name: str, par: int):
+        """Take the entries of one tick parity out of a map (see common.h)."""
         table = self._bpf[name]
         try:
-            return table.items_lookup_and_delete_batch()
+            items = [(k, v) for k, v in table.items_lookup_batch() if k.par == par]
         except Exception:  # older kernels: no batch ops
-            items = list(table.items())
-            table.clear()
-            return items
+            items = [(k, v) for k, v in table.items() if k.par == par]
+        if items:
+            keys = (type(items[0][0]) * len(items))(*(k for k, _ in items))
+            try:
+                table.items_delete_batch(keys)
+            except Exception:
+                for k, _ in items:
+                    table.pop(k, None)
+        return items
 
     def _tick_drain(self) -> tuple[list, dict]:
         """BPF thread, at the tick: drain the maps, then the buffers."""
         names = self._names
-        # a new generation makes every thread add its cached run of syscalls
-        # to sc_stats at its next syscall (see syscalls.c)
+        # a new generation: programs now write the other parity, and every
+        # thread hands its cached syscall counts over at its next syscall
         self._gen = (self._gen + 1) & 0xFFFFFFFF
         self._bpf["tick_gen"][ctypes.c_int(0)] = ctypes.c_uint(self._gen)
+        flip_ts = time.monotonic_ns()  # the same clock as bpf_ktime_get_ns
+        time.sleep(FLIP_GRACE_S)  # programs that read the old parity finish
+        par = (self._gen - 1) & 1
         syscalls = tuple(
             ev.SyscallStat(k.pid, k.tid, names.get(k.nr, f"syscall_{k.nr}"), v.calls, v.errors, v.total_ns)
-            for k, v in self._drain_map("sc_stats")
+            for k, v in self._drain_map("sc_stats", par)
         )
         errnos = tuple(
             ev.ErrnoStat(k.pid, names.get(k.nr, f"syscall_{k.nr}"), k.err, getattr(v, "value", v))
-            for k, v in self._drain_map("errno_stats")
+            for k, v in self._drain_map("errno_stats", par)
         )
         fdio = tuple(
             ev.FdIO(k.pid, k.fd, v.bytes_read, v.bytes_written, v.reads, v.writes)
-            for k, v in self._drain_map("fdio")
+            for k, v in self._drain_map("fdio", par)
         )
-        tick_ts = time.monotonic_ns()
-        folded_maps = (list(self._drain_map("fdstate")), list(self._drain_map("openfail")))
-        # events emitted before the maps were drained are in the buffers now
+        tick_ts = flip_ts
+        folded_maps = (self._drain_map("fdstate", par), self._drain_map("openfail", par))
+        # events emitted before the flip are in the buffers now; later ones
+        # belong to the next tick (the model must see the fd tables as they
+        # were at the flip to attribute the drained I/O)
         self._bpf.perf_buffer_poll(0)
-        out = self._take_pending()
+        pending = self._take_pending()
+        cut = len(pending)
+        while cut and _event_ts(pending[cut - 1]) > flip_ts:
+            cut -= 1
+        out, held = pending[:cut], pending[cut:]
         folded, closes = self._folded_opens(tick_ts, *folded_maps)
         out.extend(folded)
         self._paths_before, self._paths = self._paths, {}
@@ -245,7 +262,7 @@ class LiveSource:
         received, self._received = self._received, 0
         tick = dict(ts=tick_ts, interval_s=self.interval, closes=closes, syscalls=syscalls,
                     errnos=errnos, fdio=fdio, lost=lost, events=received)
-        return out, tick
+        return out, held, tick
 
     def _tick_proc(self, tick: dict) -> tuple[list, ev.Tick]:
         """/proc thread, while the BPF thread keeps reading: samples,
@@ -276,16 +293,16 @@ class LiveSource:
 
     def _tick(self) -> list:
         """Both halves in one thread (start-up, when nothing else runs)."""
-        out, tick = self._tick_drain()
+        out, held, tick = self._tick_drain()
         more, t = self._tick_proc(tick)
-        return out + more + [t]
+        return out + more + [t] + held
 
     async def _tick_async(self) -> tuple[list, list]:
         """The tick's batch, and the events read while /proc was sampled
         (they belong to the next tick)."""
-        out, tick = await self._call(self._tick_drain)
+        out, held, tick = await self._call(self._tick_drain)
         sampling = asyncio.get_running_loop().run_in_executor(self._proc_executor, self._tick_proc, tick)
-        carry: list = []
+        carry: list = list(held)
         while not sampling.done():
             carry.extend(await self._call(self._poll, 10))
         more, t = await sampling
@@ -307,9 +324,12 @@ class LiveSource:
         snaps = await self._call(self._open)
         # a first tick right away gives CPU baselines and empties the maps
         first = await self._call(self._tick)
-        yield snaps + first[:-1]
-        start_tick = first[-1]
+        at = next(i for i, e in enumerate(first) if type(e) is ev.Tick)
+        yield snaps + first[:at]
+        start_tick = first[at]
         yield [replace(start_tick, interval_s=0.0, syscalls=(), errnos=(), fdio=(), lost=0, events=0)]
+        if first[at + 1:]:
+            yield first[at + 1:]
         deadline = time.monotonic() + self.interval
         while not self._closed:
             now = time.monotonic()

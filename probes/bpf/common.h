@@ -37,6 +37,24 @@ struct hdr_t {
 
 BPF_PERF_OUTPUT(events);
 
+/* Tick generation, bumped by user space at each tick. Every map that user
+ * space drains is keyed by its parity: user space flips it, waits a moment
+ * for programs in flight, then drains only the old parity, which no program
+ * touches any more, so no update races a delete. */
+BPF_ARRAY(tick_gen, u32, 1);
+
+static __always_inline u32 cur_gen(void)
+{
+    int zero = 0;
+    u32 *g = tick_gen.lookup(&zero);
+    return g ? *g : 0;
+}
+
+static __always_inline u32 cur_par(void)
+{
+    return cur_gen() & 1;
+}
+
 /* Drops that did not go through the perf buffer: a kernel map was full. */
 BPF_PERCPU_ARRAY(overflows, u64, 1);
 
@@ -82,23 +100,29 @@ struct args_t {
     u8 laddr[16];
 };
 
+/* Counts of completed calls of one syscall number, cached per thread. */
+#define RUN_SLOTS 16
+struct run_t {
+    u32 nr;
+    u32 pad;
+    u64 calls;
+    u64 errors;
+    u64 total_ns;
+};
+
 /* Per-thread state in task-local storage (no hash on the hot path): the
- * syscall in flight, its arguments, and a run of completed calls of one
- * syscall number that is added to sc_stats only when the thread moves to
- * another syscall, when user space starts a new tick (tick_gen), or when the
- * thread exits. */
+ * syscall in flight, its arguments, and a small cache of per-syscall counts
+ * (slot by syscall number) that is added to sc_stats only when a slot is
+ * taken by another syscall, when user space starts a new tick (tick_gen),
+ * or when the thread exits. */
 struct task_sc_t {
     u64 ts;         /* enter time of the syscall in flight, 0 if none */
     u32 nr;
     s32 fd0;
     s32 fd1;
-    u32 gen;        /* tick generation of the run */
-    u32 run_nr;
-    u32 pad;
-    u64 calls;
-    u64 errors;
-    u64 total_ns;
+    u32 gen;        /* tick generation of the cached counts */
     struct args_t args;
+    struct run_t runs[RUN_SLOTS];
 };
 BPF_TASK_STORAGE(task_sc, struct task_sc_t);
 
@@ -161,6 +185,8 @@ static __always_inline void drop_args(void)
 struct fd_key_t {
     u32 pid;
     s32 fd;
+    u32 par;    /* tick parity, see cur_par() */
+    u32 pad;
 };
 struct fdio_t {
     u64 bytes_read;

@@ -47,6 +47,8 @@ struct failkey_t {
     u32 pid;
     s32 err;
     u64 hash;
+    u32 par;
+    u32 pad;
 };
 BPF_HASH(openfail, struct failkey_t, u64, 16384);
 
@@ -72,7 +74,7 @@ BPF_PERCPU_ARRAY(fd_scratch, struct fd_event_t, 1);
  * report what the folded opens on it still owe, then forget it. */
 static __always_inline void flush_fd(void *ctx, u32 pid, s32 fd)
 {
-    struct fd_key_t k = {.pid = pid, .fd = fd};
+    struct fd_key_t k = {.pid = pid, .fd = fd, .par = cur_par()};
     struct fdstate_t *st = fdstate.lookup(&k);
     if (!st)
         return;
@@ -141,7 +143,7 @@ static __always_inline int emit_open(void *ctx, u32 kind, long ret)
     u64 hash = path_hash(e->path) ^ ((u64)(u32)dirfd << 32);
     u32 pid = bpf_get_current_pid_tgid() >> 32;
     if (ret >= 0) {
-        struct fd_key_t k = {.pid = pid, .fd = (s32)ret};
+        struct fd_key_t k = {.pid = pid, .fd = (s32)ret, .par = cur_par()};
         struct fdstate_t *st = fdstate.lookup(&k);
         if (st && !st->open && st->hash == hash && st->flags == flags) {
             st->open = 1;
@@ -154,7 +156,7 @@ static __always_inline int emit_open(void *ctx, u32 kind, long ret)
         if (fdstate.update(&k, &fresh) != 0)
             count_overflow();
     } else if (ret >= -4095) {
-        struct failkey_t fk = {.pid = pid, .err = (s32)-ret, .hash = hash};
+        struct failkey_t fk = {.pid = pid, .err = (s32)-ret, .hash = hash, .par = cur_par()};
         u64 *n = openfail.lookup(&fk);
         if (n) {
             __sync_fetch_and_add(n, 1);
@@ -196,7 +198,7 @@ SYSCALL_EXIT(close)
     drop_args();
     if (SYSCALL_RET != 0)
         return 0;  /* EBADF and friends change nothing */
-    struct fd_key_t sk = {.pid = bpf_get_current_pid_tgid() >> 32, .fd = fd};
+    struct fd_key_t sk = {.pid = bpf_get_current_pid_tgid() >> 32, .fd = fd, .par = cur_par()};
     struct fdstate_t *st = fdstate.lookup(&sk);
     if (st) {
         if (st->open) {
@@ -225,7 +227,7 @@ SYSCALL_EXIT(close)
     e->a1 = 0;
     e->a2 = 0;
     e->a3 = 0;
-    struct fd_key_t k = {.pid = e->h.pid, .fd = fd};
+    struct fd_key_t k = {.pid = e->h.pid, .fd = fd, .par = cur_par()};
     struct fdio_t *io = fdio.lookup(&k);
     if (io) {
         e->io = *io;

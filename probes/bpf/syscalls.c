@@ -6,7 +6,7 @@ struct sc_key_t {
     u32 pid;
     u32 tid;
     u32 nr;
-    u32 pad;
+    u32 par;
 };
 struct sc_val_t {
     u64 calls;
@@ -15,34 +15,45 @@ struct sc_val_t {
 };
 BPF_HASH(sc_stats, struct sc_key_t, struct sc_val_t, 32768);
 
-BPF_ARRAY(tick_gen, u32, 1);
 BPF_PROG_ARRAY(enter_progs, 1024);
 BPF_PROG_ARRAY(exit_progs, 1024);
 
-static __always_inline void flush_run(struct task_sc_t *t, u64 id)
+static __always_inline void flush_slot(struct run_t *r, u64 id)
 {
-    if (!t->calls)
+    if (!r->calls)
         return;
-    struct sc_key_t k = {.pid = id >> 32, .tid = (u32)id, .nr = t->run_nr};
+    struct sc_key_t k = {.pid = id >> 32, .tid = (u32)id, .nr = r->nr, .par = cur_par()};
     struct sc_val_t zero = {};
     struct sc_val_t *v = sc_stats.lookup_or_try_init(&k, &zero);
     if (v) {
-        __sync_fetch_and_add(&v->calls, t->calls);
-        __sync_fetch_and_add(&v->errors, t->errors);
-        __sync_fetch_and_add(&v->total_ns, t->total_ns);
+        __sync_fetch_and_add(&v->calls, r->calls);
+        __sync_fetch_and_add(&v->errors, r->errors);
+        __sync_fetch_and_add(&v->total_ns, r->total_ns);
     } else {
         count_overflow();
     }
-    t->calls = 0;
-    t->errors = 0;
-    t->total_ns = 0;
+    r->calls = 0;
+    r->errors = 0;
+    r->total_ns = 0;
+}
+
+static __always_inline void flush_runs(struct task_sc_t *t, u64 id)
+{
+#pragma unroll
+    for (int i = 0; i < RUN_SLOTS; i++)
+        flush_slot(&t->runs[i], id);
+}
+
+static __always_inline u32 run_slot(u32 nr)
+{
+    return (nr ^ (nr >> 4)) & (RUN_SLOTS - 1);
 }
 
 struct errno_key_t {
     u32 pid;
     u32 nr;
     s32 err;
-    u32 pad;
+    u32 par;
 };
 BPF_HASH(errno_stats, struct errno_key_t, u64, 8192);
 
@@ -70,12 +81,9 @@ RAW_TRACEPOINT_PROBE(sys_enter)
         return 0;
     }
     u32 nr = (u32)ctx->args[1];
-    int zero = 0;
-    u32 *gen = tick_gen.lookup(&zero);
-    u32 g = gen ? *gen : 0;
-    if (t->run_nr != nr || t->gen != g) {
-        flush_run(t, bpf_get_current_pid_tgid());
-        t->run_nr = nr;
+    u32 g = cur_gen();
+    if (t->gen != g) {  /* a new tick: hand the cached counts over */
+        flush_runs(t, bpf_get_current_pid_tgid());
         t->gen = g;
     }
     t->nr = nr;
@@ -98,7 +106,7 @@ RAW_TRACEPOINT_PROBE(sys_enter)
 
 static __always_inline void add_io(u32 pid, s32 fd, u64 r, u64 w)
 {
-    struct fd_key_t k = {.pid = pid, .fd = fd};
+    struct fd_key_t k = {.pid = pid, .fd = fd, .par = cur_par()};
     struct fdio_t zero = {};
     struct fdio_t *v = fdio.lookup_or_try_init(&k, &zero);
     if (!v) {
@@ -124,15 +132,16 @@ RAW_TRACEPOINT_PROBE(sys_exit)
     t->ts = 0;
     long ret = (long)ctx->args[1];
     u64 id = bpf_get_current_pid_tgid();
-    if (t->nr != t->run_nr) {  /* execve returns into a fresh run; keep them apart */
-        flush_run(t, id);
-        t->run_nr = t->nr;
+    struct run_t *r = &t->runs[run_slot(t->nr)];
+    if (r->nr != t->nr) {
+        flush_slot(r, id);
+        r->nr = t->nr;
     }
-    t->calls++;
-    t->total_ns += delta;
+    r->calls++;
+    r->total_ns += delta;
     if (ret < 0 && ret >= -4095) {
-        t->errors++;
-        struct errno_key_t ek = {.pid = id >> 32, .nr = t->nr, .err = (s32)-ret};
+        r->errors++;
+        struct errno_key_t ek = {.pid = id >> 32, .nr = t->nr, .err = (s32)-ret, .par = cur_par()};
         u64 one = 0;
         u64 *c = errno_stats.lookup_or_try_init(&ek, &one);
         if (c)
