@@ -9,7 +9,6 @@ does not apply to a record is absent.
 from __future__ import annotations
 
 import errno as _errno
-from dataclasses import dataclass, field
 
 from . import events as ev
 from .fdtable import FILE_KINDS, NET_KINDS
@@ -17,23 +16,83 @@ from .fdtable import FILE_KINDS, NET_KINDS
 KINDS = ("procs", "threads", "fds", "syscalls", "errnos", "execs", "opens", "containers")
 
 
-@dataclass(slots=True)
 class TickRecords:
-    ts: int = 0
-    wall: float = 0.0
-    interval_s: float = 0.0
-    procs: list[dict] = field(default_factory=list)
-    threads: list[dict] = field(default_factory=list)
-    fds: list[dict] = field(default_factory=list)
-    syscalls: list[dict] = field(default_factory=list)
-    errnos: list[dict] = field(default_factory=list)
-    execs: list[dict] = field(default_factory=list)
-    opens: list[dict] = field(default_factory=list)
-    containers: list[dict] = field(default_factory=list)
-    stats: dict = field(default_factory=dict)
+    """One tick's records. Processes, containers and the logs are built at
+    once; fds, syscalls, errnos and threads only when a view or a filter asks
+    (``of_kind``), from what the tick captured, so a 5,000-process host does
+    not pay for records nobody looks at."""
+
+    LAZY = ("fds", "syscalls", "errnos", "threads")
+
+    def __init__(self, ts: int = 0, wall: float = 0.0, interval_s: float = 0.0) -> None:
+        self.ts = ts
+        self.wall = wall
+        self.interval_s = interval_s
+        self.procs: list[dict] = []
+        self.execs: list[dict] = []
+        self.opens: list[dict] = []
+        self.containers: list[dict] = []
+        self.stats: dict = {}
+        self._captured: list[tuple] = []  # per process: (ctx, fd_stats, fds, syscalls, errnos, threads)
+        self._fd_fields = None
+        self._built: dict[str, list[dict]] = {}
 
     def of_kind(self, kind: str) -> list[dict]:
+        if kind in self.LAZY:
+            got = self._built.get(kind)
+            if got is None:
+                got = self._built[kind] = getattr(self, f"_build_{kind}")()
+            return got
         return getattr(self, kind)
+
+    @property
+    def fds(self) -> list[dict]:
+        return self.of_kind("fds")
+
+    @property
+    def syscalls(self) -> list[dict]:
+        return self.of_kind("syscalls")
+
+    @property
+    def errnos(self) -> list[dict]:
+        return self.of_kind("errnos")
+
+    @property
+    def threads(self) -> list[dict]:
+        return self.of_kind("threads")
+
+    def _build_fds(self) -> list[dict]:
+        out = []
+        fd_fields = self._fd_fields
+        for ctx, fd_stats, fds, _, _, _ in self._captured:
+            seen = set()
+            for key, (info, c) in fd_stats.items():
+                seen.add(key)
+                out.append({**ctx, **fd_fields(info, c.fd), "opens": c.opens, "errors": c.open_errors,
+                            "bytes_read": c.bytes_read, "bytes_written": c.bytes_written,
+                            "reads": c.reads, "writes": c.writes, "fd.open": False})
+            for fd, info, key in fds:
+                if key in seen:
+                    continue
+                seen.add(key)
+                out.append({**ctx, **fd_fields(info, fd), "opens": 0, "errors": 0,
+                            "bytes_read": 0, "bytes_written": 0, "reads": 0, "writes": 0,
+                            "fd.open": True})
+        return out
+
+    def _build_syscalls(self) -> list[dict]:
+        return [{**ctx, "evt.type": name, "calls": c.calls, "errors": c.errors, "total_ns": c.total_ns}
+                for ctx, _, _, syscalls, _, _ in self._captured for name, c in syscalls.items()]
+
+    def _build_errnos(self) -> list[dict]:
+        return [{**ctx, "evt.type": name, "evt.errno": code, "evt.errname": errname(code),
+                 "evt.failed": True, "count": count}
+                for ctx, _, _, _, errnos, _ in self._captured for (name, code), count in errnos.items()]
+
+    def _build_threads(self) -> list[dict]:
+        return [{**ctx, "thread.tid": tid, "thread.name": comm, "cpu_pct": cpu, "syscalls": calls,
+                 "exited": exited}
+                for ctx, _, _, _, _, threads in self._captured for tid, comm, cpu, calls, exited in threads]
 
 
 def errname(code: int) -> str:
@@ -42,16 +101,12 @@ def errname(code: int) -> str:
 
 def build_records(state, t: ev.Tick) -> TickRecords:
     out = TickRecords(ts=t.ts, wall=t.wall, interval_s=t.interval_s)
+    out._fd_fields = state.fd_fields
+    captured = out._captured
     for p in state.processes.values():
         ctx = state.context(p)
         file_r = file_w = net_r = net_w = opens = 0
-        seen = set()
-        for key, (info, c) in p.fd_stats.items():
-            seen.add(key)
-            rec = {**ctx, **state.fd_fields(info, c.fd), "opens": c.opens, "errors": c.open_errors,
-                   "bytes_read": c.bytes_read, "bytes_written": c.bytes_written,
-                   "reads": c.reads, "writes": c.writes, "fd.open": False}
-            out.fds.append(rec)
+        for info, c in p.fd_stats.values():
             opens += c.opens
             if info.kind in NET_KINDS or info.kind == "unix":
                 net_r += c.bytes_read
@@ -59,36 +114,24 @@ def build_records(state, t: ev.Tick) -> TickRecords:
             elif info.kind in FILE_KINDS:
                 file_r += c.bytes_read
                 file_w += c.bytes_written
-        nfds = 0
-        for fd, info in p.fds.items():
-            nfds += 1
-            key = info.identity()
-            if key in seen:
-                continue
-            seen.add(key)
-            out.fds.append({**ctx, **state.fd_fields(info, fd), "opens": 0, "errors": 0,
-                            "bytes_read": 0, "bytes_written": 0, "reads": 0, "writes": 0,
-                            "fd.open": True})
         calls = errors = total_ns = 0
-        for name, c in p.syscalls.items():
+        for c in p.syscalls.values():
             calls += c.calls
             errors += c.errors
             total_ns += c.total_ns
-            out.syscalls.append({**ctx, "evt.type": name, "calls": c.calls, "errors": c.errors,
-                                 "total_ns": c.total_ns})
-        for (name, code), count in p.errnos.items():
-            out.errnos.append({**ctx, "evt.type": name, "evt.errno": code, "evt.errname": errname(code),
-                               "evt.failed": True, "count": count})
-        for th in p.threads.values():
-            out.threads.append({**ctx, "thread.tid": th.tid, "thread.name": th.comm,
-                                "cpu_pct": th.cpu_pct, "syscalls": th.syscalls,
-                                "exited": th.exited})
+        # fd_stats, syscalls and errnos are replaced (not cleared) at the end of
+        # the tick; the fd table and threads change, so they are copied
+        captured.append((
+            ctx, p.fd_stats, [(fd, info, info.identity()) for fd, info in p.fds.items()],
+            p.syscalls, p.errnos,
+            [(th.tid, th.comm, th.cpu_pct, th.syscalls, th.exited) for th in p.threads.values()],
+        ))
         out.procs.append({
             **ctx, "cpu_pct": p.cpu_pct, "rss_bytes": p.rss_bytes, "threads": p.nthreads,
             "syscalls": calls, "syscall_errors": errors, "syscall_ns": total_ns,
             "file_bytes": file_r + file_w, "file_bytes_read": file_r, "file_bytes_written": file_w,
             "net_bytes": net_r + net_w, "net_bytes_read": net_r, "net_bytes_written": net_w,
-            "opens": opens, "fds": nfds, "exited": p.exited, "exit_code": p.exit_code,
+            "opens": opens, "fds": len(p.fds), "exited": p.exited, "exit_code": p.exit_code,
         })
     # kernel timestamps are CLOCK_MONOTONIC, like Tick.ts: place them on the wall clock
     for entry in state.exec_log:
