@@ -69,7 +69,7 @@ async def _run(session: Session, holder: dict) -> int:
 
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, task.cancel)
     try:
         await run_pipeline(source, state, on_tick)
