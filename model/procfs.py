@@ -176,6 +176,7 @@ _F_UTIME = 11
 _F_STIME = 12
 _F_NUM_THREADS = 17
 _F_STARTTIME = 19
+_F_RSS = 21
 
 
 def _ticks_to_ns(ticks: int) -> int:
@@ -803,7 +804,7 @@ def sample(
 
     ``pids`` ``None`` means every process. Each process gives one
     process-wide ``ProcSample`` (``tid == pid``: utime+stime of the whole
-    thread group in ns, RSS in bytes from statm, number of threads). With
+    thread group in ns, RSS in bytes from stat's rss field, number of threads). With
     ``threads``, each *other* thread of a multi-threaded process follows
     with its own line (``tid``, its cpu_ns, rss 0, threads 1); the main
     thread has no line of its own since ``tid == pid`` names the process
@@ -817,7 +818,6 @@ def sample(
         pid_dir = f"{proc_root}/{pid}"
         try:
             data = _read(pid_dir + "/stat")
-            statm = _read(pid_dir + "/statm", 256)
         except (OSError, ValueError):
             continue
         right = data.rfind(b")")
@@ -827,7 +827,7 @@ def sample(
         try:
             cpu = _ticks_to_ns(int(fields[_F_UTIME]) + int(fields[_F_STIME]))
             nthreads = int(fields[_F_NUM_THREADS])
-            rss = int(statm.split()[1]) * PAGE_SIZE
+            rss = int(fields[_F_RSS]) * PAGE_SIZE  # one read per process: stat, not statm
         except (IndexError, ValueError):
             continue
         append(ProcSample(pid, pid, cpu, rss, nthreads))

@@ -38,13 +38,14 @@ def inet_line(sl: int, local: str, remote: str, st: str, inode: int) -> str:
 
 
 def stat_line(pid: int, comm: str, ppid: int, utime: int = 0, stime: int = 0,
-              threads: int = 1, starttime: int = 12345) -> str:
+              threads: int = 1, starttime: int = 12345, rss: int = 0) -> str:
     """A /proc/PID/stat line; fields after comm are numbered as in proc(5)."""
     fields = ["S", str(ppid)] + ["0"] * 50
     fields[14 - 3] = str(utime)
     fields[15 - 3] = str(stime)
     fields[20 - 3] = str(threads)
     fields[22 - 3] = str(starttime)
+    fields[24 - 3] = str(rss)
     return f"{pid} ({comm}) " + " ".join(fields) + "\n"
 
 
@@ -112,7 +113,7 @@ def fake_proc(tmp_path: Path) -> Path:
     # pid 100: comm with spaces and parentheses, all kinds of fds
     p = root / "100"
     write(p / "stat", stat_line(100, "my (odd)) comm", 1, utime=150, stime=50,
-                                threads=2, starttime=500))
+                                threads=2, starttime=500, rss=1234))
     write(p / "statm", "5000 1234 100 10 0 200 0\n")
     write(p / "cmdline", b"prog\0--flag\0arg with space\0\xff\xfe\0")
     write(p / "status", "Name:\tprog\nUmask:\t0022\nState:\tS\nUid:\t1000\t0\t0\t0\nGid:\t0\t0\t0\t0\n")
@@ -164,7 +165,7 @@ def fake_proc(tmp_path: Path) -> Path:
 
     # pid 500: in another network namespace (a container) with its own tables
     p = root / "500"
-    write(p / "stat", stat_line(500, "nginx", 100))
+    write(p / "stat", stat_line(500, "nginx", 100, rss=50))
     write(p / "statm", "100 50 0 0 0 0 0\n")
     write(p / "cmdline", b"nginx: master process\0")
     write(p / "status", "Uid:\t0\t0\t0\t0\n")
