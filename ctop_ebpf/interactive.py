@@ -16,6 +16,7 @@ each first shown as a readable screen with the fix.
 from __future__ import annotations
 
 import os
+import sys
 
 from model.hostinfo import HostInfo, HostSampler
 
@@ -94,4 +95,13 @@ def run_tui(session: Session, source=None) -> int:
     finally:
         session.close()
     code = app.return_code
-    return code if isinstance(code, int) else EXIT_OK
+    code = code if isinstance(code, int) else EXIT_OK
+    if code and app.error_text:  # the screen is gone: leave the reason in the terminal
+        print(f"ctop-ebpf: {printable_lines(app.error_text)}", file=sys.stderr)
+    return code
+
+
+def printable_lines(text: str) -> str:
+    from views.safe_text import printable  # noqa: PLC0415
+
+    return "\n".join(printable(line) for line in text.splitlines())

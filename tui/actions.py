@@ -17,7 +17,7 @@ from views.spec import View
 
 SIGNALS = ("TERM", "KILL", "INT", "HUP", "STOP", "CONT")
 CONTAINER_OPS = ("stop", "restart")
-DOCKER_TIMEOUT_S = 15
+DOCKER_TIMEOUT_S = 15  # seconds docker waits after SIGTERM before SIGKILL
 
 
 class ActionError(Exception):

@@ -16,10 +16,10 @@ fix) replaces the screen with a readable error; q then quits with that code.
 from __future__ import annotations
 
 import asyncio
+import copy
 import gc
 from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
 
 from textual import on, work
 from textual.app import App
@@ -97,6 +97,7 @@ class CtopApp(App[int]):
         self.lost_total = 0
         self.source_state = "starting"
         self.exit_code = 0
+        self.error_text = ""  # why the source failed, for the shell after the screen is gone
         self._stopping = False
         self._reader: Worker | None = None
         self._startup: StartupScreen | None = None
@@ -127,11 +128,9 @@ class CtopApp(App[int]):
             return None
 
     def _close_startup(self) -> None:
-        if self._startup is not None and self._startup in self.screen_stack:
-            if self.screen is self._startup:
-                self.pop_screen()
-            else:
-                self._startup.remove()
+        # nothing is ever pushed above the start-up screen: it is on top if still there
+        if self._startup is not None and self.screen is self._startup:
+            self.pop_screen()
         self._startup = None
 
     # ---- the reader ----------------------------------------------------
@@ -150,7 +149,10 @@ class CtopApp(App[int]):
         # the log views list what happened over the last ticks, not just this one
         self._execs.extend(records.execs)
         self._opens.extend(records.opens)
-        self.latest = replace(records, execs=list(self._execs), opens=list(self._opens))
+        latest = copy.copy(records)  # shallow: shares the tick's records (and lazy caches)
+        latest.execs = list(self._execs)
+        latest.opens = list(self._opens)
+        self.latest = latest
         self.ticks += 1
         self.lost_total += int(records.stats.get("lost", 0) or 0)
         self.post_message(TickArrived())
@@ -216,6 +218,7 @@ class CtopApp(App[int]):
     def _source_failed(self, message: SourceFailed) -> None:
         self.source_state = "failed"
         self.exit_code = message.exit_code
+        self.error_text = message.text
         self._close_startup()
         self.push_screen(ErrorScreen(message.title, message.text, message.exit_code))
 

@@ -37,6 +37,14 @@ def _view_bindings() -> list[Binding]:
     return [Binding(v.hotkey, f"view('{v.id}')", v.title, show=False) for v in VIEWS if v.hotkey]
 
 
+ACTION_DETAILS = {
+    "KILL": "SIGKILL cannot be caught: the process gets no chance to clean up.",
+    "STOP": "The process stays stopped until it gets SIGCONT.",
+    "stop": "Docker sends SIGTERM, then SIGKILL after 15 seconds.",
+    "restart": "Docker stops the container (SIGTERM, then SIGKILL after 15 s) and starts it again.",
+}
+
+
 def _stable_log_keys(rows) -> None:
     """Key log rows by (time, pid, n-th at that time): the engine's list index shifts
     as old entries leave the app's bounded log, which would re-key every row."""
@@ -372,7 +380,7 @@ class MainScreen(Screen[None]):
         def answered(yes: bool | None) -> None:
             if yes:
                 self.app.perform_action(action)
-        detail = "This cannot be undone." if action.op in ("KILL", "stop") else ""
+        detail = ACTION_DETAILS.get(action.op, "")
         self.app.push_screen(ConfirmScreen(action.title, detail), answered)
 
     def report_action(self, message: str, error: bool) -> None:
