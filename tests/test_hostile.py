@@ -234,7 +234,7 @@ def test_tui_shows_hostile_strings_inert(kernel, tmp_path):
         # the command is a fixed argv (no untrusted string in it)
         tmux(socket, "new-session", "-d", "-s", "h", "-x", "250", "-y", "40",
              "env", "-u", "COLUMNS", "-u", "LINES", str(BINARY), "--no-docker", "--view", "processes",
-             "--filter", "proc.name contains PWN")
+             "--filter", f"proc.name contains PWN and proc.pid = {proc.proc.pid}")
         tmux(socket, "select-pane", "-t", "h", "-T", "ctop-title-before")
         deadline = time.monotonic() + 180
         text = ""
