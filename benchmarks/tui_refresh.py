@@ -5,10 +5,11 @@ model (SystemState), where every counter of every process changes each tick
 and ``--churn`` processes exit and are born per tick, then drives the TUI
 headless on the Processes view and times, per tick:
 
-* ``compute``: views.engine.compute (filter, group, aggregate, sort);
-* ``table``:   ViewTable.show, the keyed diff into the DataTable;
-* ``refresh``: the whole refresh of the main screen (compute + table +
-  history + header and breadcrumb), what runs once per tick;
+* ``refresh``: the whole refresh of the main screen, what runs once per
+  tick; of which
+* ``compute``: views.engine.compute (filter, group, aggregate, sort), and
+* ``table``:   ViewTable.show, the keyed diff into the DataTable (the rest is
+  the history panel's record, the header and the breadcrumb);
 * ``paint``:   the next screen update (the visible rows formatted and drawn).
 
 The goal is ``refresh`` under 50 ms at 5,000 rows. Run:
@@ -85,7 +86,6 @@ async def run(rows: int, ticks: int, churn: int, size=(160, 50)) -> _Bench:
         await pilot.pause()
         main = app.main
         table = main.table
-        level = main.nav.current
         # the first tick adds every row: timed apart
         t0 = _clock()
         main.new_records(next(records))
@@ -94,22 +94,32 @@ async def run(rows: int, ticks: int, churn: int, size=(160, 50)) -> _Bench:
         await pilot.press("pagedown")  # somewhere in the middle, as a user would be
         await pilot.pause()
         orig_show = table.show
+        orig_compute = engine.compute
 
         def timed_show(rows_, rate):
             t = _clock()
             orig_show(rows_, rate)
             bench.table.append(_clock() - t)
+
+        def timed_compute(*args, **kwargs):
+            t = _clock()
+            try:
+                return orig_compute(*args, **kwargs)
+            finally:
+                bench.compute.append(_clock() - t)
+
         table.show = timed_show
-        for rec in records:
-            t = _clock()
-            engine.compute(level.view, rec, level.query(), level.sort_column, level.sort_descending)
-            bench.compute.append(_clock() - t)
-            t = _clock()
-            main.new_records(rec)
-            bench.refresh.append(_clock() - t)
-            t = _clock()
-            await pilot.pause()
-            bench.paint.append(_clock() - t)
+        engine.compute = timed_compute  # the screen calls engine.compute at each refresh
+        try:
+            for rec in records:
+                t = _clock()
+                main.new_records(rec)
+                bench.refresh.append(_clock() - t)
+                t = _clock()
+                await pilot.pause()
+                bench.paint.append(_clock() - t)
+        finally:
+            engine.compute = orig_compute
         # processes exiting in a tick are still listed in that tick
         assert rows <= table.row_count <= rows + churn, table.row_count
     bench.first = first  # type: ignore[attr-defined]
@@ -155,9 +165,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.churn} rows replaced per tick, {args.ticks} ticks, gc thresholds "
           f"{gc.get_threshold()}; CPU time of the UI thread")
     print(f"  first tick (all rows new): {bench.first * 1000:.1f} ms")  # type: ignore[attr-defined]
-    print(f"  compute  (engine)        : {_ms(bench.compute)}")
-    print(f"  table    (keyed diff)    : {_ms(bench.table)}")
     print(f"  refresh  (per tick)      : {_ms(bench.refresh)}")
+    print(f"    compute  (engine)      : {_ms(bench.compute)}")
+    print(f"    table    (keyed diff)  : {_ms(bench.table)}")
     print(f"  paint    (next frame)    : {_ms(bench.paint)}")
     median = statistics.median(bench.refresh) * 1000
     verdict = "OK" if median < GOAL_MS else "OVER"
