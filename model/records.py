@@ -9,6 +9,8 @@ does not apply to a record is absent.
 from __future__ import annotations
 
 import errno as _errno
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 from . import events as ev
 from .fdtable import FILE_KINDS, NET_KINDS
@@ -16,26 +18,27 @@ from .fdtable import FILE_KINDS, NET_KINDS
 KINDS = ("procs", "threads", "fds", "syscalls", "errnos", "execs", "opens", "containers")
 
 
+@dataclass
 class TickRecords:
     """One tick's records. Processes, containers and the logs are built at
     once; fds, syscalls, errnos and threads only when a view or a filter asks
     (``of_kind``), from what the tick captured, so a 5,000-process host does
-    not pay for records nobody looks at."""
+    not pay for records nobody looks at. ``dataclasses.replace`` keeps that."""
 
-    LAZY = ("fds", "syscalls", "errnos", "threads")
+    LAZY: ClassVar[tuple[str, ...]] = ("fds", "syscalls", "errnos", "threads")
 
-    def __init__(self, ts: int = 0, wall: float = 0.0, interval_s: float = 0.0) -> None:
-        self.ts = ts
-        self.wall = wall
-        self.interval_s = interval_s
-        self.procs: list[dict] = []
-        self.execs: list[dict] = []
-        self.opens: list[dict] = []
-        self.containers: list[dict] = []
-        self.stats: dict = {}
-        self._captured: list[tuple] = []  # per process: (ctx, fd_stats, fds, syscalls, errnos, threads)
-        self._fd_fields = None
-        self._built: dict[str, list[dict]] = {}
+    ts: int = 0
+    wall: float = 0.0
+    interval_s: float = 0.0
+    procs: list[dict] = field(default_factory=list)
+    execs: list[dict] = field(default_factory=list)
+    opens: list[dict] = field(default_factory=list)
+    containers: list[dict] = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+    # per process: (ctx, fd_stats, fds, syscalls, errnos, threads)
+    _captured: list[tuple] = field(default_factory=list, repr=False)
+    _fd_fields: object = field(default=None, repr=False)
+    _built: dict = field(default_factory=dict, init=False, repr=False)
 
     def of_kind(self, kind: str) -> list[dict]:
         if kind in self.LAZY:
