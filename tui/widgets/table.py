@@ -167,7 +167,7 @@ class ViewTable(DataTable):
         if target != self.cursor_row or selected is None:
             self.move_cursor(row=target, animate=False)
 
-    def _apply(self, rows: Sequence[Row], rate: float | None) -> list[RowKey]:
+    def _apply(self, rows: Sequence[Row], rate: float | None) -> list[Row]:
         data = self._data
         keys = self._keys
         layout = self._layout
@@ -218,10 +218,14 @@ class ViewTable(DataTable):
             self._set_virtual_size(len(shown))
         self.refresh()
         if gone:
-            # re-validate against the new row count, as remove_row does
-            self.cursor_coordinate = self.cursor_coordinate
-            self.hover_coordinate = self.hover_coordinate
-        return list(locations)
+            # re-validate against the new row count, as remove_row does (only when
+            # out of range: the watchers walk every row)
+            count = len(shown)
+            if self.cursor_coordinate.row >= count:
+                self.cursor_coordinate = self.cursor_coordinate
+            if self.hover_coordinate.row >= count:
+                self.hover_coordinate = self.hover_coordinate
+        return shown
 
     @property
     def shown_rows(self):
