@@ -58,13 +58,17 @@ class Session:
             write=args.write, read=args.read, force=args.force, view_given=args.view is not None,
         )
 
-    def make_source(self, progress=None, *, replay_pace: str = "recorded", warn=None):
+    def make_source(self, progress=None, *, replay_pace: str = "recorded", warn=None,
+                    push_filter: bool = False):
         """The event source of this run: a capture replay (--read) or the live probes,
         recorded into the --write file when one is given.
 
         ``replay_pace`` is "recorded" (the TUI) or "fast" (batch); ``warn`` receives
         the replay's warnings (a capture cut off by a crash), stderr by default.
         Raises UsageError (exit 2) for a capture that cannot be read or written.
+        With ``push_filter`` (batch, whose filter never changes) the part of the
+        filter that names containers or pids is applied in the kernel too,
+        unless a capture is being written (it must hold everything).
         """
         from . import recording  # noqa: PLC0415
 
@@ -83,8 +87,13 @@ class Session:
             from probes.live import LiveSource  # noqa: PLC0415
 
             containers = ContainerDirectory(docker_enabled=self.docker)
+            scope = None
+            if push_filter and writer is None:
+                from views.pushdown import kernel_scope  # noqa: PLC0415
+
+                scope = kernel_scope(self.query)
             live = LiveSource(self.delay, buffer_pages=self.buffer_pages, containers=containers,
-                              progress=progress)
+                              progress=progress, scope=scope)
         except BaseException:
             if writer is not None:
                 writer.discard()

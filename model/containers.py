@@ -283,6 +283,21 @@ class ContainerDirectory:
             mem = _read_int(os.path.join(dirs["memory"], "memory.usage_in_bytes"))
         return cpu, mem
 
+    def cgroup_ids(self, container_ids: set[str]) -> set[int]:
+        """The v2 cgroup ids (with sub-cgroups) of these containers, for the
+        kernel-side filter; ids may be full or 12-character short ids."""
+        wanted = {c for c in container_ids if c}
+        if not wanted:
+            return set()
+        with self._lock:
+            by_ino = dict(self._by_ino)
+        out = set()
+        for ino, path in by_ino.items():
+            ref = parse_cgroup_path(path)
+            if ref is not None and (ref.id in wanted or ref.id[:12] in wanted):
+                out.add(ino)
+        return out
+
     def snapshot(self) -> list[ContainerInfo]:
         """Every container present now, sorted by id (never blocks on Docker)."""
         found, bare = self._scan()

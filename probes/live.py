@@ -49,6 +49,7 @@ class LiveSource:
         proc_root: str = "/proc",
         sample_threads: bool = True,
         progress=None,
+        scope=None,
     ) -> None:
         if buffer_pages <= 0 or buffer_pages & (buffer_pages - 1):
             raise ValueError("buffer_pages must be a power of two")
@@ -71,6 +72,10 @@ class LiveSource:
         self._ticks = 0
         self._last_resync = 0.0
         self._gen = 0
+        # the kernel side of the filter (views.pushdown.KernelScope), if any
+        self.scope = scope
+        self._watch_cgroups: set[int] = set()
+        self._want_cgroups: set[int] = set()
         # (pid, path hash) -> (path, flags, syscall) of this tick's and the last tick's opens
         self._paths: dict = {}
         self._paths_before: dict = {}
@@ -85,10 +90,44 @@ class LiveSource:
         )
         if self.containers is not None:
             self.containers.start()
+        self._apply_scope()
         self.progress("reading /proc")
         snaps = procfs.bootstrap(self.proc_root, resolve_container=self._resolve_pid)
         self._known = {s.pid for s in snaps}
         return snaps
+
+    def _scope_cgroups(self, containers) -> set[int]:
+        """Cgroup ids of the containers the scope names (names resolved now)."""
+        if self.containers is None or self.scope is None:
+            return set()
+        ids = set(self.scope.container_ids)
+        if self.scope.container_names:
+            for info in containers:
+                if info.name in self.scope.container_names or info.id[:12] in self.scope.container_names:
+                    ids.add(info.id)
+        return self.containers.cgroup_ids(ids)
+
+    def _apply_scope(self) -> None:
+        """BPF thread: set the watch mode and bring the watched sets up to date."""
+        scope = self.scope
+        if scope is None:
+            return
+        mode = self._bpf["watch_mode"]
+        if scope.pids:
+            table = self._bpf["watch_pids"]
+            for pid in scope.pids:
+                table[ctypes.c_uint(pid)] = ctypes.c_ubyte(1)
+            mode[ctypes.c_int(0)] = ctypes.c_uint(2)
+            return
+        if not self._want_cgroups and self.containers is not None:
+            self._want_cgroups = self._scope_cgroups(self.containers.snapshot())
+        table = self._bpf["watch_cgroups"]
+        for cg in self._want_cgroups - self._watch_cgroups:
+            table[ctypes.c_ulonglong(cg)] = ctypes.c_ubyte(1)
+        for cg in self._watch_cgroups - self._want_cgroups:
+            table.pop(ctypes.c_ulonglong(cg), None)
+        self._watch_cgroups = set(self._want_cgroups)
+        mode[ctypes.c_int(0)] = ctypes.c_uint(1)
 
     def _resolve_pid(self, pid: int):
         if self.containers is None:
@@ -220,6 +259,7 @@ class LiveSource:
     def _tick_drain(self) -> tuple[list, dict]:
         """BPF thread, at the tick: drain the maps, then the buffers."""
         names = self._names
+        self._apply_scope()
         # a new generation: programs now write the other parity, and every
         # thread hands its cached syscall counts over at its next syscall
         self._gen = (self._gen + 1) & 0xFFFFFFFF
@@ -289,6 +329,8 @@ class LiveSource:
                         out.append(snap)
                     self._known.add(s.pid)
         containers = tuple(self.containers.snapshot()) if self.containers is not None else ()
+        if self.scope is not None and self.scope.by_container:
+            self._want_cgroups = self._scope_cgroups(containers)
         return out, ev.Tick(wall=time.time(), samples=tuple(samples), containers=containers, **tick)
 
     def _tick(self) -> list:

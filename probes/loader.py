@@ -46,7 +46,7 @@ def install_handlers(bpf, text: str) -> list[str]:
         nr = numbers.get(syscall)
         if nr is None or nr >= 1024:
             continue
-        fn = bpf.load_func(func, BPF.RAW_TRACEPOINT)
+        fn = bpf.load_func(func.encode(), BPF.RAW_TRACEPOINT)
         bpf[array][ctypes.c_int(nr)] = ctypes.c_int(fn.fd)
         installed.append(f"{func}@{nr}")
     return installed
@@ -110,7 +110,7 @@ def load(text: str | None = None):
     capture = _StderrCapture()
     try:
         with capture:
-            bpf = BPF(text=text)
+            bpf = BPF(text=text.encode())
             install_handlers(bpf, text)
     except Exception as exc:  # bcc raises bare Exception on compile/attach failure
         detail = getattr(capture, "text", "").strip()

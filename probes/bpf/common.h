@@ -78,6 +78,27 @@ static __always_inline void fill_hdr(struct hdr_t *h, u32 type)
     bpf_get_current_comm(&h->comm, sizeof(h->comm));
 }
 
+/* Kernel side of a filter (views/pushdown.py): when watch_mode is 1 only
+ * tasks in the cgroups of watch_cgroups are accounted, when 2 only the
+ * processes of watch_pids. Process lifecycle events always pass. */
+BPF_ARRAY(watch_mode, u32, 1);
+BPF_HASH(watch_cgroups, u64, u8, 4096);
+BPF_HASH(watch_pids, u32, u8, 4096);
+
+static __always_inline int watched(void)
+{
+    int zero = 0;
+    u32 *mode = watch_mode.lookup(&zero);
+    if (!mode || !*mode)
+        return 1;
+    if (*mode == 1) {
+        u64 cg = bpf_get_current_cgroup_id();
+        return watch_cgroups.lookup(&cg) != 0;
+    }
+    u32 pid = bpf_get_current_pid_tgid() >> 32;
+    return watch_pids.lookup(&pid) != 0;
+}
+
 #ifndef SELF_TGID
 #define SELF_TGID 0
 #endif

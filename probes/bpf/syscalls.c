@@ -74,6 +74,8 @@ static __always_inline int io_dir(u32 nr)
 
 RAW_TRACEPOINT_PROBE(sys_enter)
 {
+    if (!watched())
+        return 0;
     struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
     struct task_sc_t *t = task_sc.task_storage_get(task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
     if (!t) {
