@@ -6,15 +6,20 @@ and ``--churn`` processes exit and are born per tick, then drives the TUI
 headless on the Processes view and times, per tick:
 
 * ``refresh``: the whole refresh of the main screen, what runs once per
-  tick; of which
+  tick, with and without the cyclic GC's collections that happened to run
+  in it (they scan the tick's fresh objects, most of them the model's); of
+  which
 * ``compute``: views.engine.compute (filter, group, aggregate, sort), and
 * ``table``:   ViewTable.show, the keyed diff into the DataTable (the rest is
   the history panel's record, the header and the breadcrumb);
-* ``paint``:   the next screen update (the visible rows formatted and drawn).
+* ``paint``:   the next screen update (the visible rows formatted and drawn;
+  it depends on the terminal size, not on the number of rows).
 
-The goal is ``refresh`` under 50 ms at 5,000 rows. Run:
+All times are CPU time of the UI thread. A shared VM's speed varies by 2x
+from one minute to the next: the "reference loop" line measures it, so runs
+can be compared. The goal is ``refresh`` under 50 ms at 5,000 rows. Run:
 
-    .venv/bin/python -m benchmarks.tui_refresh [--rows 5000] [--ticks 20]
+    .venv/bin/python -m benchmarks.tui_refresh [--rows 5000] [--ticks 30]
 """
 
 from __future__ import annotations
@@ -75,7 +80,16 @@ class _Bench:
         self.compute: list[float] = []
         self.table: list[float] = []
         self.refresh: list[float] = []
+        self.refresh_gc: list[float] = []  # of which the cyclic GC (collections that ran)
         self.paint: list[float] = []
+        self.gc_total = 0.0
+        self._gc_start = 0.0
+
+    def gc_callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_start = _clock()
+        else:
+            self.gc_total += _clock() - self._gc_start
 
 
 async def run(rows: int, ticks: int, churn: int, size=(160, 50)) -> _Bench:
@@ -110,16 +124,20 @@ async def run(rows: int, ticks: int, churn: int, size=(160, 50)) -> _Bench:
 
         table.show = timed_show
         engine.compute = timed_compute  # the screen calls engine.compute at each refresh
+        gc.callbacks.append(bench.gc_callback)
         try:
             for rec in records:
+                g = bench.gc_total
                 t = _clock()
                 main.new_records(rec)
                 bench.refresh.append(_clock() - t)
+                bench.refresh_gc.append(bench.gc_total - g)
                 t = _clock()
                 await pilot.pause()
                 bench.paint.append(_clock() - t)
         finally:
             engine.compute = orig_compute
+            gc.callbacks.remove(bench.gc_callback)
         # processes exiting in a tick are still listed in that tick
         assert rows <= table.row_count <= rows + churn, table.row_count
     bench.first = first  # type: ignore[attr-defined]
@@ -133,6 +151,21 @@ class _NoSource:
 
     async def aclose(self) -> None:
         pass
+
+
+def calibrate() -> float:
+    """CPU ms of a fixed pure-Python loop: how fast this machine is right now (a
+    shared VM varies by 2x), to compare runs."""
+    data = [{"a": i, "b": str(i)} for i in range(5000)]
+    best = float("inf")
+    for _ in range(5):
+        t = _clock()
+        for _ in range(10):
+            out = {}
+            for d in data:
+                out[d["b"]] = tuple(map(d.get, ("a", "b", "c")))
+        best = min(best, _clock() - t)
+    return best * 1000
 
 
 def _clock() -> float:
@@ -150,7 +183,7 @@ def _ms(values: list[float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rows", type=int, default=5000)
-    p.add_argument("--ticks", type=int, default=20)
+    p.add_argument("--ticks", type=int, default=30)
     p.add_argument("--churn", type=int, default=50, help="processes replaced per tick")
     p.add_argument("--gc", default="", metavar="T0,T1,T2",
                    help="gc.set_threshold for the run (default: what the app sets, "
@@ -160,12 +193,17 @@ def main(argv: list[str] | None = None) -> int:
         gc.set_threshold(*(int(x) for x in args.gc.split(",")))
     else:
         configure_gc()
+    speed = calibrate()
     bench = asyncio.run(run(args.rows, args.ticks, args.churn))
     print(f"TUI refresh, Processes view, {args.rows} rows, every counter changing, "
           f"{args.churn} rows replaced per tick, {args.ticks} ticks, gc thresholds "
           f"{gc.get_threshold()}; CPU time of the UI thread")
+    print(f"  machine: reference loop {speed:.1f} ms (lower is faster)")
     print(f"  first tick (all rows new): {bench.first * 1000:.1f} ms")  # type: ignore[attr-defined]
     print(f"  refresh  (per tick)      : {_ms(bench.refresh)}")
+    no_gc = [r - g for r, g in zip(bench.refresh, bench.refresh_gc)]
+    print(f"    without GC pauses      : {_ms(no_gc)}  (GC ran in "
+          f"{sum(1 for g in bench.refresh_gc if g)} of {len(no_gc)} refreshes)")
     print(f"    compute  (engine)      : {_ms(bench.compute)}")
     print(f"    table    (keyed diff)  : {_ms(bench.table)}")
     print(f"  paint    (next frame)    : {_ms(bench.paint)}")
