@@ -46,5 +46,9 @@ bench: setup
 screenshots: setup
 	$(VENV)/bin/python -m tui.screenshots screenshots
 
+# minutes of ctop-ebpf under nginx/wrk, exec and open storms; RSS must stay flat (not in CI)
+soak: setup
+	$(SUDO) $(VENV)/bin/python -m benchmarks.soak $(SOAK_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
