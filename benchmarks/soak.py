@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     proc = subprocess.Popen([PY, "-m", "ctop_ebpf", "--batch", "--output", "json", "--view", args.view,
                              "--delay", "1", "--no-docker"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ticks = {"n": 0, "events": 0, "lost": 0, "max_rows": 0, "bad": 0}
+    ticks = {"n": 0, "events": 0, "lost": 0, "max_rows": 0, "bad": 0, "lossy_ticks": 0}
 
     def read() -> None:
         for line in proc.stdout:
@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             ticks["n"] += 1
             ticks["events"] += t["stats"].get("events", 0)
             ticks["lost"] += t["stats"].get("lost", 0)
+            ticks["lossy_ticks"] += bool(t["stats"].get("lost", 0))
             ticks["max_rows"] = max(ticks["max_rows"], len(t["rows"]))
 
     reader = threading.Thread(target=read, daemon=True)
@@ -162,10 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     under_load = samples[-1][1]
     cpus = [s[2] for s in samples]
     growth = (settled - warm[1]) / warm[1]
-    ok = ticks["lost"] == 0 and growth <= RSS_SLACK and rc == 0 and "Traceback" not in err and not ticks["bad"]
+    why = [text for bad, text in ((ticks["lost"] > 0, f"{ticks['lost']} events lost"),
+                                  (growth > RSS_SLACK, f"RSS grew {100 * growth:.0f} %"),
+                                  (rc != 0 or "Traceback" in err, f"exit {rc}"),
+                                  (ticks["bad"] > 0, f"{ticks['bad']} bad JSON lines")) if bad]
+    ok = not why
     result = {
         "minutes": args.minutes, "view": args.view, "ticks": ticks["n"], "events": ticks["events"],
-        "events_per_s": ticks["events"] / duration, "lost": ticks["lost"], "bad_lines": ticks["bad"],
+        "events_per_s": ticks["events"] / duration, "lost": ticks["lost"], "lossy_ticks": ticks["lossy_ticks"], "bad_lines": ticks["bad"],
         "rss_warm_mib": warm[1] / 2**20, "rss_peak_mib": peak / 2**20, "rss_end_load_mib": under_load / 2**20,
         "rss_settled_mib": settled / 2**20, "rss_growth_pct": 100 * growth,
         "cpu_avg_pct": sum(cpus) / len(cpus), "cpu_max_pct": max(cpus),
@@ -187,7 +192,7 @@ churn), {load.execs:,} short execs (bursts of 200 every 2 s) and {load.opens:,} 
 |---|---|
 | ticks printed | {ticks['n']} |
 | events streamed | {ticks['events']:,} ({ticks['events'] / duration:,.0f}/s) |
-| events lost | {ticks['lost']} |
+| events lost | {ticks['lost']} (in {ticks['lossy_ticks']} ticks) |
 | RSS after warm-up ({warm[0]:.0f} s) | {warm[1] / 2**20:.1f} MiB |
 | RSS peak under load | {peak / 2**20:.1f} MiB |
 | RSS at end of load | {under_load / 2**20:.1f} MiB |
@@ -195,7 +200,8 @@ churn), {load.execs:,} short execs (bursts of 200 every 2 s) and {load.opens:,} 
 | CPU (one core = 100 %) | avg {sum(cpus) / len(cpus):.1f} %, max {max(cpus):.1f} % |
 | exit | {rc}{', traceback!' if 'Traceback' in err else ''} |
 
-Result: {'PASS' if ok else 'FAIL'} (no events lost, RSS within {RSS_SLACK:.0%} of warm-up).""")
+Result: {'PASS' if ok else 'FAIL: ' + ', '.join(why)} (criteria: no events lost, RSS within {RSS_SLACK:.0%} of warm-up,
+clean exit).""")
     return 0 if ok else 1
 
 
