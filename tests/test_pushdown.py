@@ -72,5 +72,7 @@ def test_pid_scope_skips_other_processes_in_the_kernel():
         other.kill()
         watched.wait()
         other.wait()
-    assert seen == {watched.pid}
+    # (threads that made syscalls in the instant between attach and the scope
+    # being set may still report them; the other workload started after)
+    assert watched.pid in seen and other.pid not in seen
     assert getppid == {watched.pid: 20000}
