@@ -148,15 +148,7 @@ def build_records(state, t: ev.Tick) -> TickRecords:
                "container.image": c.image, "container.runtime": c.runtime,
                "container.full_id": c.id, "container.state": c.state,
                "cpu_pct": c.cpu_pct, "memory_bytes": c.memory_bytes, "present": c.present}
-        pod = c.labels.get("io.kubernetes.pod.name")
-        if pod is not None:
-            rec["k8s.pod.name"] = pod
-        ns = c.labels.get("io.kubernetes.pod.namespace")
-        if ns is not None:
-            rec["k8s.ns.name"] = ns
-        proj = c.labels.get("com.docker.compose.project")
-        if proj is not None:
-            rec["container.compose_project"] = proj
+        rec.update(c.label_fields())
         out.containers.append(rec)
     out.stats = {"events": state.stats.events, "lost": state.stats.lost,
                  "log_dropped": state.stats.log_dropped,

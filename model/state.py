@@ -17,6 +17,11 @@ from .procfs import user_name as _default_user_name
 from .records import build_records, errname
 
 HOST = "host"
+LABEL_FIELDS = (
+    ("io.kubernetes.pod.name", "k8s.pod.name"),
+    ("io.kubernetes.pod.namespace", "k8s.ns.name"),
+    ("com.docker.compose.project", "container.compose_project"),
+)
 LOG_LIMIT = 5000  # exec/open log entries kept per tick (the rest is counted)
 O_DIRECTORY = 0o200000
 O_CLOEXEC = 0o2000000
@@ -99,6 +104,15 @@ class Container:
     @property
     def display_name(self) -> str:
         return self.name or self.short_id
+
+    def label_fields(self) -> dict:
+        """Filter fields that come from the usual Kubernetes and Compose labels."""
+        out = {}
+        for label, fld in LABEL_FIELDS:
+            value = self.labels.get(label)
+            if value is not None:
+                out[fld] = value
+        return out
 
 
 @dataclass(slots=True)
@@ -480,12 +494,7 @@ class SystemState:
             "container.image": c.image,
             "container.runtime": c.runtime,
         }
-        pod = c.labels.get("io.kubernetes.pod.name")
-        if pod is not None:
-            ctx["k8s.pod.name"] = pod
-        ns = c.labels.get("io.kubernetes.pod.namespace")
-        if ns is not None:
-            ctx["k8s.ns.name"] = ns
+        ctx.update(c.label_fields())
         return ctx
 
     @staticmethod
