@@ -30,6 +30,7 @@ from .syscall_numbers import syscall_names
 POLL_MS = 100
 RECONCILE_EVERY = 10  # ticks between /proc reconciliations
 RESYNC_MIN_S = 2.0
+WATERMARK_NS = 2_000_000  # events newer than this wait for the next read
 FLIP_GRACE_S = 0.002  # after flipping the tick parity, before draining the old one  # after lost events, a full /proc resync at most this often
 
 
@@ -64,6 +65,7 @@ class LiveSource:
         self._bpf = None
         self._decoder = Decoder()
         self._pending: list = []
+        self._held: list = []  # read, but newer than the watermark
         self._lost = 0
         self._received = 0
         self._known: set[int] = set()
@@ -229,16 +231,27 @@ class LiveSource:
             return e
         return replace(e, laddr=info.laddr, lport=info.lport)
 
-    def _take_pending(self) -> list:
-        """Events drained so far, in kernel time order: each CPU has its own
-        buffer, so a child's first syscall can arrive before its fork."""
-        out, self._pending = self._pending, []
-        out.sort(key=_event_ts)
-        return out
+    def _take_pending(self, upto: int) -> list:
+        """Events up to kernel time ``upto``, in time order. Each CPU has its
+        own buffer, read one after the other: an event written on one CPU
+        after its buffer was read can be older than one read from the next
+        CPU (a thread that accepted on CPU 0 and closed on CPU 1). So the
+        newest events wait for the next read, where their elders will be."""
+        events = self._held + self._pending
+        self._pending = []
+        events.sort(key=_event_ts)
+        cut = len(events)
+        while cut and _event_ts(events[cut - 1]) > upto:
+            cut -= 1
+        self._held = events[cut:]
+        return events[:cut]
 
     def _poll(self, timeout_ms: int) -> list:
+        # everything stamped before this moment (less the time a program in
+        # flight takes to write its event) is in the buffers once read
+        watermark = time.monotonic_ns() - WATERMARK_NS
         self._bpf.perf_buffer_poll(timeout_ms)
-        return self._take_pending()
+        return self._take_pending(watermark)
 
     def _drain_map(self, name: str, par: int):
         """Take the entries of one tick parity out of a map (see common.h)."""
@@ -285,11 +298,8 @@ class LiveSource:
         # belong to the next tick (the model must see the fd tables as they
         # were at the flip to attribute the drained I/O)
         self._bpf.perf_buffer_poll(0)
-        pending = self._take_pending()
-        cut = len(pending)
-        while cut and _event_ts(pending[cut - 1]) > flip_ts:
-            cut -= 1
-        out, held = pending[:cut], pending[cut:]
+        out = self._take_pending(flip_ts)
+        held: list = []  # later events stay in self._held for the next read
         folded, closes = self._folded_opens(tick_ts, *folded_maps)
         out.extend(folded)
         self._paths_before, self._paths = self._paths, {}
