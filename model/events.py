@@ -160,7 +160,7 @@ class SockAddr:
     ts: int
     pid: int
     tid: int
-    op: str  # connect, accept, bind, listen
+    op: str  # connect, accept, bind, listen; local: a TCP connect's local end, once established
     fd: int  # the fd the call was made on (listener for accept)
     result: int  # new fd for accept, 0 or -errno otherwise
     family: int

@@ -335,6 +335,12 @@ class SystemState:
                 info.name = "unix"
             p.fds[e.result] = info
             return
+        if e.op == "local":  # a TCP connect() established: its local end
+            info = p.fds.get(e.fd)
+            if info is not None and info.kind in ("ipv4", "ipv6"):
+                info.laddr, info.lport = e.laddr, e.lport
+                info.raddr, info.rport = info.raddr or e.raddr, info.rport or e.rport
+            return
         if e.result < 0 and e.result != -115:  # EINPROGRESS still connects
             return
         info = p.fds.get(e.fd)

@@ -28,7 +28,7 @@ FD = struct.Struct("=qqqqQQQQQ")
 SOCK = struct.Struct("=qiHHHHI16s16s108s")
 
 OPEN_SYSCALLS = {1: "open", 2: "openat", 3: "openat2", 4: "creat"}
-SOCK_OPS = {1: "connect", 2: "accept", 3: "bind", 4: "listen"}
+SOCK_OPS = {1: "connect", 2: "accept", 3: "bind", 4: "listen", 5: "local"}
 AT_FDCWD = -100
 O_CLOEXEC = 0o2000000  # also SOCK_CLOEXEC
 

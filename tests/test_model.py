@@ -152,3 +152,12 @@ def test_child_events_before_its_fork_are_kept():
     child = s.processes[1001]
     assert child.comm == "worker" and child.ppid == 1000
     assert child.fds[1].kind == "pipe" and child.fds[7].kind == "pipe"
+
+
+def test_connect_local_end_learnt_when_established():
+    s = state_with(snapshot(1100, "curl"))
+    s.apply(ev.Socket(T0, 1100, 5, 2, 1, 0))
+    s.apply(ev.SockAddr(T0 + 1, 1100, 1100, "local", 5, 0, 2, "127.0.0.1", 41000, "127.0.0.1", 80))
+    s.apply(ev.SockAddr(T0 + 2, 1100, 1100, "connect", 5, 0, 2, "", 0, "127.0.0.1", 80))
+    info = s.processes[1100].fds[5]
+    assert (info.laddr, info.lport, info.raddr, info.rport) == ("127.0.0.1", 41000, "127.0.0.1", 80)

@@ -111,25 +111,62 @@ SYSCALL_ENTER(connect)
     return 0;
 }
 
+/* Sockets in the middle of a TCP connect(), by kernel socket address: the
+ * local port is only chosen after the socket enters SYN_SENT, so it is read
+ * when the socket becomes ESTABLISHED, which may happen in another task's
+ * context (a softirq): the map says whose socket it is. */
+struct connecting_t {
+    u32 pid;
+    s32 fd;
+};
+BPF_HASH(connecting, u64, struct connecting_t, 16384);
+
+#define OP_LOCAL 5
+
 TRACEPOINT_PROBE(sock, inet_sock_set_state)
 {
-    /* SYN_SENT happens inside connect(), LISTEN inside listen(): both in the
-     * calling thread, which is how the local end of the socket is learnt. */
-    struct args_t *a;
-    if (args->newstate == 2)        /* TCP_SYN_SENT */
-        a = take_args(K_CONNECT);
-    else if (args->newstate == 10)  /* TCP_LISTEN */
-        a = take_args(K_LISTEN);
-    else
+    u64 sk = (u64)args->skaddr;
+    if (args->newstate == 2) {  /* TCP_SYN_SENT, inside connect() */
+        struct args_t *a = take_args(K_CONNECT);
+        if (!a)
+            return 0;
+        struct connecting_t c = {.pid = bpf_get_current_pid_tgid() >> 32, .fd = (s32)a->a0};
+        connecting.update(&sk, &c);
         return 0;
-    if (!a)
+    }
+    if (args->newstate == 10) {  /* TCP_LISTEN, inside listen(): the bound port */
+        struct args_t *a = take_args(K_LISTEN);
+        if (!a)
+            return 0;
+        a->lport = args->sport;  /* host byte order in this tracepoint */
+        a->lfamily = args->family;
+        if (args->family == 2)
+            __builtin_memcpy(a->laddr, args->saddr, 4);
+        else
+            __builtin_memcpy(a->laddr, args->saddr_v6, 16);
         return 0;
-    a->lport = args->sport;  /* host byte order in this tracepoint */
-    a->lfamily = args->family;
-    if (args->family == 2)
-        __builtin_memcpy(a->laddr, args->saddr, 4);
-    else
-        __builtin_memcpy(a->laddr, args->saddr_v6, 16);
+    }
+    struct connecting_t *c = connecting.lookup(&sk);
+    if (!c)
+        return 0;
+    if (args->newstate == 1) {  /* TCP_ESTABLISHED: the local end is known */
+        struct sock_event_t *e = new_sock_event(OP_LOCAL, c->fd, 0);
+        if (e) {
+            e->h.pid = c->pid;  /* possibly not the current task */
+            e->family = args->family;
+            e->lport = (args->sport >> 8) | (args->sport << 8);
+            e->rport = (args->dport >> 8) | (args->dport << 8);
+            if (args->family == 2) {
+                __builtin_memcpy(e->laddr, args->saddr, 4);
+                __builtin_memcpy(e->raddr, args->daddr, 4);
+            } else {
+                __builtin_memcpy(e->laddr, args->saddr_v6, 16);
+                __builtin_memcpy(e->raddr, args->daddr_v6, 16);
+            }
+            events.perf_submit(args, e, sizeof(*e));
+        }
+    }
+    connecting.delete(&sk);  /* established, or failed (CLOSE) */
     return 0;
 }
 
