@@ -135,6 +135,7 @@ class SystemState:
         self.open_log: list[dict] = []
         self.stats = TickStats()
         self.totals = TickStats()
+        self._last_sample_ts: int | None = None
 
     # ---- lookups -------------------------------------------------------
 
@@ -402,7 +403,13 @@ class SystemState:
             p = self.processes.get(pid)
             if p is not None:
                 p.fds.pop(fd, None)
+        # CPU % over the time that really passed between two samples: a late
+        # tick (or the first one after start-up) is longer than the interval
         interval_ns = max(1, int(t.interval_s * 1e9))
+        if self._last_sample_ts is not None and t.samples and t.ts > self._last_sample_ts:
+            interval_ns = t.ts - self._last_sample_ts
+        if t.samples:
+            self._last_sample_ts = t.ts
         if t.samples:
             # a process absent from two /proc samples in a row has gone, even
             # if its exit event was lost
