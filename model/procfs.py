@@ -103,8 +103,10 @@ def _read(path: str, size: int = 4096) -> bytes:
         os.close(fd)
 
 
-def _read_all(path: str) -> bytes:
-    """Read a whole file, however long (proc seq files hand out a page at a time)."""
+def _read_all(path: str, stop_below: int = 0) -> bytes:
+    """Read a whole file, however long (proc seq files hand out a page at a
+    time); with ``stop_below``, a read shorter than that ends it (see
+    _read_table)."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         chunks = []
@@ -113,6 +115,8 @@ def _read_all(path: str) -> bytes:
             if not chunk:
                 break
             chunks.append(chunk)
+            if len(chunk) < stop_below:
+                break
         return b"".join(chunks)
     finally:
         os.close(fd)
@@ -128,19 +132,7 @@ def _read_table(path: str) -> bytes:
     file or when the next record does not fit in its one-page buffer, so a
     read that came back well short of a page means end of file: stop there.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        chunks = []
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            if len(chunk) < _TABLE_EOF_BELOW:
-                break
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+    return _read_all(path, _TABLE_EOF_BELOW)
 
 
 # A record of any /proc/net table is shorter than 512 bytes.

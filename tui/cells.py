@@ -36,9 +36,14 @@ def cell_text(col: Column, value, rate: float | None, width: int | None = None) 
     text = Text(printable(shown), end="", no_wrap=True)
     if text.cell_len > width:
         text.truncate(width, overflow="ellipsis")
+    return _aligned(text, width, col.align)
+
+
+def _aligned(text: Text, width: int, align: str) -> Text:
+    """Pad to ``width`` on the side the column aligns to, plus the separator."""
     pad = width - text.cell_len
     if pad > 0:
-        if col.align == "right":
+        if align == "right":
             text.pad_left(pad)
         else:
             text.pad_right(pad)
@@ -51,14 +56,7 @@ def header_text(col: Column, arrow: str = "") -> Text:
     width = display_width(col)
     title = col.title + arrow
     text = Text(title[:width] if len(title) > width else title, end="", no_wrap=True)
-    pad = width - text.cell_len
-    if pad > 0:
-        if col.align == "right":
-            text.pad_left(pad)
-        else:
-            text.pad_right(pad)
-    text.pad_left(1)
-    return text
+    return _aligned(text, width, col.align)
 
 
 class Cell:
