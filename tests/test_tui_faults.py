@@ -1,0 +1,72 @@
+"""The TUI under faults: the terminal shrunk to tiny and back, a container
+removed while the user is drilled into it."""
+
+from __future__ import annotations
+
+from model import events as ev
+from tests.test_tui import column, make_app, wait_for
+from tui.scenario import ManualSource, tick
+
+WEB = "c" * 64
+
+
+def _web_snapshot(pid: int) -> ev.ProcSnapshot:
+    return ev.ProcSnapshot(pid=pid, ppid=1, comm="httpd", exe="/bin/httpd", argv=("httpd",), uid=0,
+                           start_ns=pid, container_id=WEB, runtime="docker")
+
+
+def _host_snapshot(pid: int) -> ev.ProcSnapshot:
+    return ev.ProcSnapshot(pid=pid, ppid=0, comm="init", exe="/sbin/init", argv=("init",), uid=0,
+                           start_ns=pid, container_id="", runtime="")
+
+
+def _web_info() -> ev.ContainerInfo:
+    return ev.ContainerInfo(WEB, "docker", "web", "busybox:latest", (), "running", 1_000, 4096)
+
+
+def _samples(*pids) -> tuple:
+    return tuple(ev.ProcSample(p, p, 1_000_000, 4096, 1) for p in pids)
+
+
+async def test_resize_to_tiny_and_back_keeps_working():
+    src = ManualSource()
+    app = make_app(src, view="processes")
+    async with app.run_test(size=(160, 40)) as pilot:
+        src.put([_host_snapshot(1), _web_snapshot(200), tick(0, samples=_samples(1, 200))])
+        await wait_for(pilot, lambda: app.ticks == 1)
+        for size in ((20, 5), (1, 1), (40, 8), (160, 40)):
+            await pilot.resize_terminal(*size)
+            before = app.ticks
+            src.put([tick(before, samples=_samples(1, 200))])
+            await wait_for(pilot, lambda: app.ticks > before)  # a tick rendered at this size
+            await pilot.pause()
+        await wait_for(pilot, lambda: app.main.table.row_count == 2)
+        assert sorted(column(app, "pid")) == ["1", "200"]
+        await pilot.press("2")
+        await pilot.pause()
+        assert app.is_running
+        src.end()
+
+
+async def test_container_removed_while_drilled_into_it():
+    src = ManualSource()
+    app = make_app(src)  # starts at Containers
+    async with app.run_test(size=(160, 40)) as pilot:
+        src.put([_host_snapshot(1), _web_snapshot(200),
+                 tick(0, samples=_samples(1, 200), containers=(_web_info(),))])
+        await wait_for(pilot, lambda: app.ticks == 1 and app.main.table.row_count == 2)
+        rows = column(app, "name")
+        app.main.table.move_cursor(row=rows.index("web"))
+        await pilot.press("enter")  # into web's processes
+        await wait_for(pilot, lambda: app.main.nav.current.view.id == "processes")
+        await wait_for(pilot, lambda: column(app, "pid") == ["200"])
+        # the container stops: its process exits, the runtime no longer lists it
+        src.put([ev.Exit(ts=0, pid=200, tid=200, code=137), tick(1, samples=_samples(1))])
+        src.put([tick(2, samples=_samples(1))])
+        await wait_for(pilot, lambda: app.ticks == 3)
+        await wait_for(pilot, lambda: app.main.table.row_count == 0)
+        assert app.is_running and app.main.nav.current.view.id == "processes"
+        await pilot.press("backspace")
+        await wait_for(pilot, lambda: app.main.nav.current.view.id == "containers")
+        await wait_for(pilot, lambda: column(app, "name") == ["host"])
+        src.end()
