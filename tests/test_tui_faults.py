@@ -70,3 +70,43 @@ async def test_container_removed_while_drilled_into_it():
         await wait_for(pilot, lambda: app.main.nav.current.view.id == "containers")
         await wait_for(pilot, lambda: column(app, "name") == ["host"])
         src.end()
+
+
+def test_closing_the_terminal_finalises_the_capture(kernel, tmp_path):
+    """SIGHUP (the terminal closed) quits like q: the capture replays without a warning."""
+    import os
+    import shutil
+    import subprocess
+    import time
+
+    from tests.batch_run import ROOT
+
+    if shutil.which("tmux") is None:
+        import pytest
+
+        pytest.skip("tmux is not installed")
+    capture = tmp_path / "hup.ctop"
+    sock = f"ctop-hup-{os.getpid()}"
+    ctop = str(ROOT / ".venv" / "bin" / "ctop-ebpf")
+    subprocess.run(["tmux", "-L", sock, "new-session", "-d", "-x", "150", "-y", "40",
+                    f"{ctop} --write {capture}"], check=True, env={**os.environ, "TERM": "xterm-256color"})
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            pane = subprocess.run(["tmux", "-L", sock, "capture-pane", "-p"], capture_output=True, text=True).stdout
+            if "LIVE" in pane and capture.exists() and capture.stat().st_size > 0:
+                break
+            time.sleep(0.5)
+        time.sleep(2.5)  # a few ticks recorded
+    finally:
+        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)  # SIGHUP to the app
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if subprocess.run(["pgrep", "-f", f"--write {capture}"], capture_output=True).returncode != 0:
+            break
+        time.sleep(0.5)
+    done = subprocess.run([ctop, "--read", str(capture), "--batch", "--output", "json", "--view", "processes"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count('"view":"processes"') >= 1
+    assert "warning" not in done.stderr  # finalised: it has its end record

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import gc
+import signal
 from collections import deque
 from collections.abc import Callable
 
@@ -120,6 +121,14 @@ class CtopApp(App[int]):
             self._startup = StartupScreen()
             self.push_screen(self._startup)
         self._reader = self.read_source()
+        # a closed terminal (SIGHUP) or a kill (SIGTERM) quits like q: the
+        # probes detach and an open capture is finalised
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, lambda: self.call_later(self.action_quit))
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
 
     def host_info(self) -> HostInfo | None:
         try:
