@@ -121,10 +121,11 @@ class CtopApp(App[int]):
             self._startup = StartupScreen()
             self.push_screen(self._startup)
         self._reader = self.read_source()
-        # a closed terminal (SIGHUP) or a kill (SIGTERM) quits like q: the
-        # probes detach and an open capture is finalised
+        # a closed terminal (SIGHUP), a kill (SIGTERM) or an interrupt sent
+        # from outside (SIGINT) quits like q: the probes detach and an open
+        # capture is finalised
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGHUP, signal.SIGTERM):
+        for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
             try:
                 loop.add_signal_handler(sig, lambda: self.call_later(self.action_quit))
             except (NotImplementedError, RuntimeError, ValueError):
