@@ -66,6 +66,7 @@ async def test_container_removed_while_drilled_into_it():
         await wait_for(pilot, lambda: app.ticks == 3)
         await wait_for(pilot, lambda: app.main.table.row_count == 0)
         assert app.is_running and app.main.nav.current.view.id == "processes"
+        assert "gone" in str(app.main.query_one("#breadcrumb").render())
         await pilot.press("backspace")
         await wait_for(pilot, lambda: app.main.nav.current.view.id == "containers")
         await wait_for(pilot, lambda: column(app, "name") == ["host"])
@@ -110,3 +111,20 @@ def test_closing_the_terminal_finalises_the_capture(kernel, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.count('"view":"processes"') >= 1
     assert "warning" not in done.stderr  # finalised: it has its end record
+
+
+async def test_an_empty_drill_down_is_not_called_gone():
+    """Drilled into a process that has no files: empty, but it still exists."""
+    src = ManualSource()
+    app = make_app(src, view="processes")
+    async with app.run_test(size=(160, 40)) as pilot:
+        src.put([_host_snapshot(1), tick(0, samples=_samples(1))])
+        await wait_for(pilot, lambda: app.ticks == 1 and app.main.table.row_count == 1)
+        await pilot.press("enter")  # into pid 1's files: it has none
+        await wait_for(pilot, lambda: app.main.nav.current.view.id == "files")
+        src.put([tick(1, samples=_samples(1))])
+        await wait_for(pilot, lambda: app.ticks == 2)
+        await pilot.pause()
+        assert app.main.table.row_count == 0
+        assert "gone" not in str(app.main.query_one("#breadcrumb").render())
+        src.end()

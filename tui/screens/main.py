@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
 from views import engine
+from views import filter as flt
 from views.catalogue import VIEWS, VIEWS_BY_ID
 from views.filter import FilterError
 from views.safe_text import printable
@@ -177,11 +178,26 @@ class MainScreen(Screen[None]):
         self.header.refresh_info()
         col = level.view.column(level.sort_column)
         arrow = "▼" if level.sort_descending else "▲"
+        # drilled into something that has gone (a container removed, a process
+        # exited): say so, Backspace goes back
+        gone = self._drilled_into_gone()
         self.query_one(Breadcrumb).set_path(
             self.nav.breadcrumb(), level.filter_text,
             f"{col.title if col else level.sort_column} {arrow}",
+            "gone: nothing here any more (⌫ back)" if gone else "",
         )
         self._update_history_panel()
+
+    def _drilled_into_gone(self) -> bool:
+        """True when the row this level was drilled from no longer exists (and
+        so this level is empty): not merely a process without files."""
+        nav = self.nav
+        if nav.depth == 0 or self.shown is None or self.table.row_count:
+            return False
+        parent = nav.stack[-2]
+        clause = nav.current.crumbs[-1].clause
+        query = engine.compile_filter(flt.conjoin(parent.query_text, clause))
+        return not engine.compute(parent.view, self.shown, query)
 
     def _update_history_panel(self) -> None:
         panel = self.history_panel

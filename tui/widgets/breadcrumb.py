@@ -10,7 +10,7 @@ from views.safe_text import printable
 FILTER_LIMIT = 200
 
 
-def breadcrumb_text(parts: list[str], filter_text: str, sort_title: str = "") -> Text:
+def breadcrumb_text(parts: list[str], filter_text: str, sort_title: str = "", notice: str = "") -> Text:
     t = Text(" ", no_wrap=True, overflow="ellipsis", end="")
     for i, part in enumerate(parts):
         if i:
@@ -25,9 +25,12 @@ def breadcrumb_text(parts: list[str], filter_text: str, sort_title: str = "") ->
         t.append(printable(filter_text, limit=FILTER_LIMIT), style="bold yellow")
     else:
         t.append("none", style="dim")
+    if notice:
+        t.append("   ")
+        t.append(notice, style="bold red")
     return t
 
 
 class Breadcrumb(Static):
-    def set_path(self, parts: list[str], filter_text: str, sort_title: str = "") -> None:
-        self.update(breadcrumb_text(parts, filter_text, sort_title))
+    def set_path(self, parts: list[str], filter_text: str, sort_title: str = "", notice: str = "") -> None:
+        self.update(breadcrumb_text(parts, filter_text, sort_title, notice))
