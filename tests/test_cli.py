@@ -68,3 +68,19 @@ def test_no_kernel_headers_names_the_package(tmp_path):
     with pytest.raises(environment.KernelHeadersError) as err:
         environment.ensure_kernel_headers("6.18.4", tmp_path / "m", tmp_path / "none")
     assert "linux-headers" in str(err.value)
+
+
+@pytest.mark.parametrize("option", ["--help", "--version", "--list-fields", "--list-views"])
+def test_info_options_work_as_an_unprivileged_user(option):
+    import os
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("runs as root and drops privilege with setpriv")
+    done = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+         sys.executable, "-m", "ctop_ebpf", option],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() and "Traceback" not in done.stderr
