@@ -122,7 +122,7 @@ struct args_t {
 };
 
 /* Counts of completed calls of one syscall number, cached per thread. */
-#define RUN_SLOTS 16
+#define RUN_SLOTS 32
 struct run_t {
     u32 nr;
     u32 pad;
@@ -133,7 +133,7 @@ struct run_t {
 
 /* Per-thread state in task-local storage (no hash on the hot path): the
  * syscall in flight, its arguments, and a small cache of per-syscall counts
- * (slot by syscall number) that is added to sc_stats only when a slot is
+ * (slot by Fibonacci hash of the syscall number) that is added to sc_stats only when a slot is
  * taken by another syscall, when user space starts a new tick (tick_gen),
  * or when the thread exits. */
 struct task_sc_t {
