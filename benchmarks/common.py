@@ -72,12 +72,17 @@ def ctop_batch(*args: str):
     try:
         yield proc, lines
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        interrupt(proc, 15)
+
+
+def interrupt(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGINT, then SIGKILL if it has not left after ``timeout`` seconds."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 @contextmanager

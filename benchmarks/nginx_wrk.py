@@ -13,7 +13,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 
-from .common import FLOOR_TP, bpf_program, ctop_batch, log, median, nothing
+from .common import FLOOR_TP, bpf_program, ctop_batch, interrupt, log, median, nothing
 
 PORT = 18080
 CONF = """
@@ -70,12 +70,7 @@ def peer(cmd: list[str], nginx_pid: int | None = None):
     try:
         yield proc
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        interrupt(proc, 10)
 
 
 def run(rounds: int = 3, seconds: int = 5) -> dict:

@@ -136,6 +136,7 @@ class SystemState:
         self.stats = TickStats()
         self.totals = TickStats()
         self._last_sample_ts: int | None = None
+        self._contexts: dict[int, dict] = {}  # pid -> context(), see there
 
     # ---- lookups -------------------------------------------------------
 
@@ -164,6 +165,7 @@ class SystemState:
             handler(self, e)
 
     def _snapshot(self, e: ev.ProcSnapshot) -> None:
+        self._contexts.pop(e.pid, None)
         old = self.processes.get(e.pid)
         p = Process(
             pid=e.pid, ppid=e.ppid, comm=e.comm, exe=e.exe, argv=e.argv, uid=e.uid,
@@ -184,6 +186,7 @@ class SystemState:
             c.runtime = c.runtime or e.runtime
 
     def _fork(self, e: ev.Fork) -> None:
+        self._contexts.pop(e.pid, None)
         parent = self.process(e.ppid)
         if e.is_thread:
             parent.threads[e.tid] = Thread(e.tid, e.comm)
@@ -216,6 +219,7 @@ class SystemState:
         self.processes[e.pid] = child
 
     def _exec(self, e: ev.Exec) -> None:
+        self._contexts.pop(e.pid, None)
         p = self.process(e.pid)
         if e.old_tid != e.pid:
             p.threads.pop(e.old_tid, None)
@@ -365,9 +369,6 @@ class SystemState:
             if e.lport:  # the port bind(0) or an implicit bind picked
                 info.laddr, info.lport = e.laddr, e.lport
 
-    def _tick(self, e: ev.Tick) -> None:
-        raise TypeError("Tick is handled by end_tick")
-
     _handlers = {
         ev.ProcSnapshot: _snapshot, ev.Fork: _fork, ev.Exec: _exec, ev.Exit: _exit,
         ev.Open: _open, ev.OpenRepeat: _open_repeat, ev.Close: _close, ev.Dup: _dup, ev.Pipe: _pipe,
@@ -377,6 +378,7 @@ class SystemState:
     # ---- aggregates ----------------------------------------------------
 
     def _apply_aggregates(self, t: ev.Tick) -> None:
+        self._contexts.clear()  # container names, parents' names: as of this tick
         for s in t.syscalls:
             p = self.process(s.pid)
             c = p.syscalls.get(s.syscall)
@@ -490,7 +492,17 @@ class SystemState:
     # ---- record context ------------------------------------------------
 
     def context(self, p: Process) -> dict:
-        """The process and container fields every record of this process carries."""
+        """The process and container fields every record of this process carries.
+
+        Cached per process (callers copy it) so that a burst of opens does not
+        rebuild it per event; dropped when the process execs or is re-read and,
+        for every process, when the tick's container metadata arrives."""
+        ctx = self._contexts.get(p.pid)
+        if ctx is None:
+            ctx = self._contexts[p.pid] = self._build_context(p)
+        return ctx
+
+    def _build_context(self, p: Process) -> dict:
         c = self.container_of(p)
         ctx = {
             "proc.pid": p.pid,

@@ -80,14 +80,6 @@ def tracefs_dir() -> Path:
     )
 
 
-def available_tracepoints(category: str, tracefs: Path | None = None) -> set[str]:
-    root = (tracefs or tracefs_dir()) / "events" / category
-    try:
-        return {p.name for p in root.iterdir() if p.is_dir()}
-    except OSError:
-        return set()
-
-
 def _version_key(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in re.findall(r"\d+", text)[:3])
 

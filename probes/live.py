@@ -299,7 +299,7 @@ class LiveSource:
         # were at the flip to attribute the drained I/O)
         self._bpf.perf_buffer_poll(0)
         out = self._take_pending(flip_ts)
-        held: list = []  # later events stay in self._held for the next read
+        # (later events stay in self._held for the next read)
         folded, closes = self._folded_opens(tick_ts, *folded_maps)
         out.extend(folded)
         self._paths_before, self._paths = self._paths, {}
@@ -312,7 +312,7 @@ class LiveSource:
         received, self._received = self._received, 0
         tick = dict(ts=tick_ts, interval_s=self.interval, closes=closes, syscalls=syscalls,
                     errnos=errnos, fdio=fdio, lost=lost, events=received)
-        return out, held, tick
+        return out, tick
 
     def _tick_proc(self, tick: dict) -> tuple[list, ev.Tick]:
         """/proc thread, while the BPF thread keeps reading: samples,
@@ -345,16 +345,16 @@ class LiveSource:
 
     def _tick(self) -> list:
         """Both halves in one thread (start-up, when nothing else runs)."""
-        out, held, tick = self._tick_drain()
+        out, tick = self._tick_drain()
         more, t = self._tick_proc(tick)
-        return out + more + [t] + held
+        return out + more + [t]
 
     async def _tick_async(self) -> tuple[list, list]:
         """The tick's batch, and the events read while /proc was sampled
         (they belong to the next tick)."""
-        out, held, tick = await self._call(self._tick_drain)
+        out, tick = await self._call(self._tick_drain)
         sampling = asyncio.get_running_loop().run_in_executor(self._proc_executor, self._tick_proc, tick)
-        carry: list = list(held)
+        carry: list = []
         while not sampling.done():
             carry.extend(await self._call(self._poll, 10))
         more, t = await sampling

@@ -11,7 +11,6 @@ import os
 import re
 import tempfile
 from importlib import resources
-from pathlib import Path
 
 from . import environment
 from .errors import BccMissingError, CompileError
@@ -68,7 +67,7 @@ def build_text(defines: list[str]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def default_defines(tracefs: Path | None = None) -> list[str]:
+def default_defines() -> list[str]:
     return io_defines() + [f"-DSELF_TGID={os.getpid()}"]
 
 
@@ -93,7 +92,7 @@ class _StderrCapture:
 def load(text: str | None = None):
     """Check the machine, compile and attach; returns the bcc.BPF object."""
     environment.check_privileges()
-    tracefs = environment.tracefs_dir()
+    environment.tracefs_dir()  # mounted, or a TracefsError with the fix
     environment.ensure_kernel_headers()
     try:
         from bcc import BPF  # noqa: PLC0415 (bcc is optional until we need the kernel)
@@ -106,7 +105,7 @@ def load(text: str | None = None):
             f"(`make setup` does this). ({exc})"
         ) from None
     if text is None:
-        text = build_text(default_defines(tracefs))
+        text = build_text(default_defines())
     capture = _StderrCapture()
     try:
         with capture:

@@ -2,7 +2,7 @@
  *
  * Events streamed to user space all start with struct hdr_t; the decoder in
  * probes/decode.py mirrors these layouts with the struct module. Keep the two
- * in step (tests/test_decode.py checks sizes against this file).
+ * in step (tests/test_decode.py compares them with the compiled structs).
  */
 #include <uapi/linux/ptrace.h>
 
