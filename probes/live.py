@@ -85,13 +85,15 @@ class LiveSource:
     # ---- runs in the BPF thread ----------------------------------------
 
     def _open(self) -> list:
+        # Docker is asked for names in its own thread while bcc compiles
+        # (the compile releases the GIL)
+        if self.containers is not None:
+            self.containers.start()
         self.progress("compiling and attaching the BPF programs")
         self._bpf = loader.load()
         self._bpf["events"].open_perf_buffer(
             self._on_sample, page_cnt=self.buffer_pages, lost_cb=self._on_lost
         )
-        if self.containers is not None:
-            self.containers.start()
         self._apply_scope()
         self.progress("reading /proc")
         snaps = procfs.bootstrap(self.proc_root, resolve_container=self._resolve_pid)

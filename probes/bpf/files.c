@@ -112,7 +112,7 @@ SYSCALL_ENTER(openat)
 SYSCALL_ENTER(openat2)
 {
     u64 flags = 0;
-    bpf_probe_read_user(&flags, sizeof(flags), (void *)syscall_arg(ctx, 2));
+    read_user(&flags, sizeof(flags), (void *)syscall_arg(ctx, 2));
     stash_args(K_OPENAT2, syscall_arg(ctx, 1), (u64)(s64)(int)syscall_arg(ctx, 0), flags);
     return 0;
 }
@@ -138,7 +138,7 @@ static __always_inline int emit_open(void *ctx, u32 kind, long ret)
     u32 flags = (u32)a->a2;
     s64 dirfd = (s64)a->a1;
     e->path[0] = 0;
-    bpf_probe_read_user_str(e->path, PATH_LEN, (void *)a->a0);
+    read_user_str(e->path, PATH_LEN, (void *)a->a0);
     drop_args();
     u64 hash = path_hash(e->path) ^ ((u64)(u32)dirfd << 32);
     u32 pid = bpf_get_current_pid_tgid() >> 32;
@@ -290,7 +290,7 @@ static __always_inline int emit_pipe(void *ctx, long ret)
     if (!a)
         return 0;
     int fds[2] = {-1, -1};
-    bpf_probe_read_user(fds, sizeof(fds), (void *)a->a0);
+    read_user(fds, sizeof(fds), (void *)a->a0);
     drop_args();
     if (ret != 0)
         return 0;

@@ -51,15 +51,15 @@ static __always_inline int stash_argv(const char *const *argv)
 #pragma unroll
     for (int i = 0; i < MAX_ARGS; i++) {
         const char *argp = NULL;
-        bpf_probe_read_user(&argp, sizeof(argp), &argv[i]);
+        read_user(&argp, sizeof(argp), &argv[i]);
         if (!argp)
             goto done;
-        bpf_probe_read_user_str(e->args[i], ARG_LEN, argp);
+        read_user_str(e->args[i], ARG_LEN, argp);
         e->argc = i + 1;
     }
     {
         const char *more = NULL;
-        bpf_probe_read_user(&more, sizeof(more), &argv[MAX_ARGS]);
+        read_user(&more, sizeof(more), &argv[MAX_ARGS]);
         if (more)
             e->truncated = 1;
     }

@@ -33,30 +33,30 @@ BPF_PERCPU_ARRAY(sock_scratch, struct sock_event_t, 1);
 static __always_inline void read_sockaddr(struct sock_event_t *e, void *uaddr, int remote)
 {
     u16 family = 0;
-    bpf_probe_read_user(&family, sizeof(family), uaddr);
+    read_user(&family, sizeof(family), uaddr);
     e->family = family;
     if (family == 2) {  /* AF_INET: port at +2, addr at +4 */
         u16 port = 0;
-        bpf_probe_read_user(&port, sizeof(port), uaddr + 2);
+        read_user(&port, sizeof(port), uaddr + 2);
         if (remote) {
             e->rport = port;
-            bpf_probe_read_user(e->raddr, 4, uaddr + 4);
+            read_user(e->raddr, 4, uaddr + 4);
         } else {
             e->lport = port;
-            bpf_probe_read_user(e->laddr, 4, uaddr + 4);
+            read_user(e->laddr, 4, uaddr + 4);
         }
     } else if (family == 10) {  /* AF_INET6: port at +2, addr at +8 */
         u16 port = 0;
-        bpf_probe_read_user(&port, sizeof(port), uaddr + 2);
+        read_user(&port, sizeof(port), uaddr + 2);
         if (remote) {
             e->rport = port;
-            bpf_probe_read_user(e->raddr, 16, uaddr + 8);
+            read_user(e->raddr, 16, uaddr + 8);
         } else {
             e->lport = port;
-            bpf_probe_read_user(e->laddr, 16, uaddr + 8);
+            read_user(e->laddr, 16, uaddr + 8);
         }
     } else if (family == 1) {  /* AF_UNIX: path at +2 (may start with NUL: abstract) */
-        bpf_probe_read_user(e->path, UNIX_PATH_LEN, uaddr + 2);
+        read_user(e->path, UNIX_PATH_LEN, uaddr + 2);
     }
 }
 
