@@ -15,6 +15,9 @@ from typing import ClassVar
 from . import events as ev
 from .fdtable import FILE_KINDS, NET_KINDS
 
+# captured in place of a process's empty per-tick dicts; never written to
+_EMPTY: dict = {}
+
 KINDS = ("procs", "threads", "fds", "syscalls", "errnos", "execs", "opens", "containers")
 
 
@@ -74,7 +77,8 @@ class TickRecords:
                 out.append({**ctx, **fd_fields(info, c.fd), "opens": c.opens, "errors": c.open_errors,
                             "bytes_read": c.bytes_read, "bytes_written": c.bytes_written,
                             "reads": c.reads, "writes": c.writes, "fd.open": False})
-            for fd, info, key in fds:
+            for fd, info in fds.items():
+                key = info.identity()
                 if key in seen:
                     continue
                 seen.add(key)
@@ -124,9 +128,14 @@ def build_records(state, t: ev.Tick) -> TickRecords:
             total_ns += c.total_ns
         # fd_stats, syscalls and errnos are replaced (not cleared) at the end of
         # the tick; the fd table and threads change, so they are copied
+        # the per-tick dicts are replaced (not cleared) when the tick ends, and
+        # an empty one is not captured at all (it stays the process's, so it
+        # fills up next tick); the fd table and threads change in place, so
+        # they are copied (a shallow copy: an fd's identity is taken when the
+        # fds records are built)
         captured.append((
-            ctx, p.fd_stats, [(fd, info, info.identity()) for fd, info in p.fds.items()],
-            p.syscalls, p.errnos,
+            ctx, p.fd_stats or _EMPTY, dict(p.fds) if p.fds else _EMPTY,
+            p.syscalls or _EMPTY, p.errnos or _EMPTY,
             [(th.tid, th.comm, th.cpu_pct, th.syscalls, th.exited) for th in p.threads.values()],
         ))
         out.procs.append({

@@ -137,6 +137,8 @@ class SystemState:
         self.totals = TickStats()
         self._last_sample_ts: int | None = None
         self._contexts: dict[int, dict] = {}  # pid -> context(), see there
+        self._renamed: set[int] = set()  # pids renamed or gone this tick (their children's proc.pname)
+        self._containers_seen: tuple = ()  # what contexts took from the containers
 
     # ---- lookups -------------------------------------------------------
 
@@ -166,6 +168,7 @@ class SystemState:
 
     def _snapshot(self, e: ev.ProcSnapshot) -> None:
         self._contexts.pop(e.pid, None)
+        self._renamed.add(e.pid)
         old = self.processes.get(e.pid)
         p = Process(
             pid=e.pid, ppid=e.ppid, comm=e.comm, exe=e.exe, argv=e.argv, uid=e.uid,
@@ -220,6 +223,7 @@ class SystemState:
 
     def _exec(self, e: ev.Exec) -> None:
         self._contexts.pop(e.pid, None)
+        self._renamed.add(e.pid)
         p = self.process(e.pid)
         if e.old_tid != e.pid:
             p.threads.pop(e.old_tid, None)
@@ -378,7 +382,6 @@ class SystemState:
     # ---- aggregates ----------------------------------------------------
 
     def _apply_aggregates(self, t: ev.Tick) -> None:
-        self._contexts.clear()  # container names, parents' names: as of this tick
         for s in t.syscalls:
             p = self.process(s.pid)
             c = p.syscalls.get(s.syscall)
@@ -456,6 +459,23 @@ class SystemState:
                 c.cpu_pct = max(0.0, (info.cpu_ns - c.cpu_ns) * 100.0 / interval_ns)
             c.cpu_ns, c.memory_bytes = info.cpu_ns, info.memory_bytes
             c.present = True
+        self._expire_contexts()
+
+    def _expire_contexts(self) -> None:
+        """Drop the cached contexts this tick made stale: every one when a
+        container's name, image, runtime or labels changed; a process's when
+        its parent was renamed (exec) or went away."""
+        seen = tuple((c.id, c.runtime, c.name, c.image, tuple(c.labels.items()))
+                     for c in self.containers.values())
+        if seen != self._containers_seen:
+            self._containers_seen = seen
+            self._contexts.clear()
+        elif self._renamed:
+            renamed, contexts = self._renamed, self._contexts
+            for p in self.processes.values():
+                if p.ppid in renamed:
+                    contexts.pop(p.pid, None)
+        self._renamed = set()
 
     def end_tick(self, t: ev.Tick):
         """Fold in the tick's aggregates, return its records, start the next tick."""
@@ -473,10 +493,16 @@ class SystemState:
     def _reset_tick(self) -> None:
         for pid in [pid for pid, p in self.processes.items() if p.exited]:
             del self.processes[pid]
+            self._contexts.pop(pid, None)
+            self._renamed.add(pid)
         for p in self.processes.values():
-            p.fd_stats = {}
-            p.syscalls = {}
-            p.errnos = {}
+            # replaced, not cleared: this tick's records hold the old ones
+            if p.fd_stats:
+                p.fd_stats = {}
+            if p.syscalls:
+                p.syscalls = {}
+            if p.errnos:
+                p.errnos = {}
             for tid in [tid for tid, t in p.threads.items() if t.exited]:
                 del p.threads[tid]
             for t in p.threads.values():

@@ -161,3 +161,50 @@ def test_connect_local_end_learnt_when_established():
     s.apply(ev.SockAddr(T0 + 2, 1100, 1100, "connect", 5, 0, 2, "", 0, "127.0.0.1", 80))
     info = s.processes[1100].fds[5]
     assert (info.laddr, info.lport, info.raddr, info.rport) == ("127.0.0.1", 41000, "127.0.0.1", 80)
+
+
+# ---- record contexts are cached across ticks: what must still refresh them ----
+
+def _proc(recs, pid):
+    return next(r for r in recs.procs if r["proc.pid"] == pid)
+
+
+def test_parent_exec_renames_proc_pname_of_its_children():
+    s = state_with(snapshot(10, "sh"), snapshot(11, "worker", ppid=10))
+    assert _proc(s.end_tick(tick(1)), 11)["proc.pname"] == "sh"
+    s.apply(ev.Exec(T0, 10, 10, 0, "nginx", "/usr/sbin/nginx", ("nginx",), False, 1))
+    assert _proc(s.end_tick(tick(2)), 11)["proc.pname"] == "nginx"
+
+
+def test_parent_gone_empties_proc_pname():
+    s = state_with(snapshot(10, "sh"), snapshot(11, "worker", ppid=10))
+    s.end_tick(tick(1))
+    s.apply(ev.Exit(T0, 10, 10, 0))
+    assert _proc(s.end_tick(tick(2)), 11)["proc.pname"] == "sh"  # the tick it exited in
+    assert _proc(s.end_tick(tick(3)), 11)["proc.pname"] == ""
+
+
+def test_container_renamed_or_relabelled_reaches_every_record():
+    s = state_with(snapshot(700, "httpd", container=WEB, runtime="docker"))
+    info = ev.ContainerInfo(WEB, "docker", "web", "busybox:1", (), "running")
+    assert _proc(s.end_tick(tick(1, containers=[info])), 700)["container.name"] == "web"
+    # counters of the container change every tick: the cached context stays
+    cached = s.context(s.processes[700])
+    s.end_tick(tick(2, containers=[ev.ContainerInfo(WEB, "docker", "web", "busybox:1", (), "running",
+                                                    cpu_ns=5, memory_bytes=7)]))
+    assert s.context(s.processes[700]) is cached
+    renamed = ev.ContainerInfo(WEB, "docker", "web-2", "busybox:2", (("io.kubernetes.pod.name", "p"),), "running")
+    proc = _proc(s.end_tick(tick(3, containers=[renamed])), 700)
+    assert (proc["container.name"], proc["container.image"], proc["k8s.pod.name"]) == ("web-2", "busybox:2", "p")
+
+
+def test_a_ticks_records_do_not_change_when_later_events_arrive():
+    """The TUI can keep a tick's records (paused) and build its lazy kinds
+    later, after more events were applied."""
+    s = state_with(snapshot(300, "app"))
+    recs = s.end_tick(tick(1))  # nothing happened: empty per-tick dicts
+    s.apply(ev.Open(T0, 300, 300, "openat", "/data/new", 0, 7))
+    s.end_tick(tick(2, syscalls=[ev.SyscallStat(300, 300, "read", 5, 0, 100)],
+                    fdio=[ev.FdIO(300, 7, 10, 0, 1, 0)]))
+    assert [r for r in recs.fds if r["proc.pid"] == 300] == []
+    assert recs.syscalls == [] and recs.errnos == []
