@@ -244,6 +244,8 @@ class Tick:
     events: int = 0  # events received in this tick
     closes: tuple[tuple[int, int], ...] = ()  # (pid, fd) closed, folded in the kernel;
     # applied after fdio so the fd's last bytes still find its path
+    present: tuple[int, ...] = ()  # every pid in /proc when samples were read, if
+    # samples holds only some of them (model/sampler.py); () = samples has every process
 
 
 Event = (

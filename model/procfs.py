@@ -790,7 +790,8 @@ def bootstrap(
 
 
 def sample(
-    pids: Iterable[int] | None = None, proc_root: str = "/proc", threads: bool = True
+    pids: Iterable[int] | None = None, proc_root: str = "/proc", threads: bool = True,
+    kernel_threads: set[int] | None = None,
 ) -> list[ProcSample]:
     """Cumulative CPU time, RSS and thread count of processes, for one tick.
 
@@ -800,7 +801,9 @@ def sample(
     ``threads``, each *other* thread of a multi-threaded process follows
     with its own line (``tid``, its cpu_ns, rss 0, threads 1); the main
     thread has no line of its own since ``tid == pid`` names the process
-    line. Vanished processes and threads are skipped.
+    line. Vanished processes and threads are skipped. Kernel threads
+    (kthreadd and its children) among the processes read are added to
+    ``kernel_threads`` when it is given.
     """
     if pids is None:
         pids = list_pids(proc_root)
@@ -823,6 +826,8 @@ def sample(
         except (IndexError, ValueError):
             continue
         append(ProcSample(pid, pid, cpu, rss, nthreads))
+        if kernel_threads is not None and (pid == 2 or fields[_F_PPID] == b"2"):
+            kernel_threads.add(pid)
         if threads and nthreads > 1:
             task_dir = pid_dir + "/task"
             try:

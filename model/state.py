@@ -62,6 +62,7 @@ class Process:
     rss_bytes: int = 0
     nthreads: int = 1
     missed_samples: int = 0  # consecutive /proc samples it was absent from
+    sample_ts: int = -1  # Tick.ts of its last /proc sample
     threads: dict[int, Thread] = field(default_factory=dict)
     fds: dict[int, FdInfo] = field(default_factory=dict)
     # per-tick counters, reset by end_tick
@@ -177,7 +178,7 @@ class SystemState:
         if old is not None and not old.exited:
             # reconciliation of a process we know: keep this tick's counters
             p.fd_stats, p.syscalls, p.errnos = old.fd_stats, old.syscalls, old.errnos
-            p.cpu_ns, p.cpu_pct, p.rss_bytes = old.cpu_ns, old.cpu_pct, old.rss_bytes
+            p.cpu_ns, p.cpu_pct, p.rss_bytes, p.sample_ts = old.cpu_ns, old.cpu_pct, old.rss_bytes, old.sample_ts
         for tid, comm in e.threads or ((e.pid, e.comm),):
             p.threads[tid] = Thread(tid, comm)
         p.nthreads = len(p.threads)
@@ -408,41 +409,52 @@ class SystemState:
             p = self.processes.get(pid)
             if p is not None:
                 p.fds.pop(fd, None)
-        # CPU % over the time that really passed between two samples: a late
-        # tick (or the first one after start-up) is longer than the interval
+        # CPU % over the time that really passed since the process's last
+        # sample: a late tick (or the first one after start-up) is longer than
+        # the interval, and a sleeping process is not read every tick
         interval_ns = max(1, int(t.interval_s * 1e9))
         if self._last_sample_ts is not None and t.samples and t.ts > self._last_sample_ts:
             interval_ns = t.ts - self._last_sample_ts
         if t.samples:
             self._last_sample_ts = t.ts
-        if t.samples:
-            # a process absent from two /proc samples in a row has gone, even
+        if t.samples or t.present:
+            # a process absent from two /proc listings in a row has gone, even
             # if its exit event was lost
             sampled = {s.pid for s in t.samples if s.tid == s.pid}
+            present = set(t.present) if t.present else sampled
+            partial = bool(t.present)
             for p in self.processes.values():
-                if p.pid in sampled:
+                if p.pid in present:
                     p.missed_samples = 0
+                    if partial and p.pid not in sampled:
+                        # not read: it used no CPU since its last read
+                        p.cpu_pct = 0.0
+                        for th in p.threads.values():
+                            th.cpu_pct = 0.0
                 elif not p.exited:
                     p.missed_samples += 1
                     if p.missed_samples >= 2:
                         p.exited = True
+        since = interval_ns
         for s in t.samples:
             p = self.processes.get(s.pid)
             if p is None:
                 continue
             if s.tid == s.pid:
+                since = t.ts - p.sample_ts if 0 <= p.sample_ts < t.ts else interval_ns
                 if p.cpu_ns >= 0:
-                    p.cpu_pct = max(0.0, (s.cpu_ns - p.cpu_ns) * 100.0 / interval_ns)
+                    p.cpu_pct = max(0.0, (s.cpu_ns - p.cpu_ns) * 100.0 / since)
                 p.cpu_ns, p.rss_bytes, p.nthreads = s.cpu_ns, s.rss_bytes, s.threads
+                p.sample_ts = t.ts
                 main = p.threads.get(s.pid)
                 if main is not None and len(p.threads) == 1:
                     main.cpu_pct, main.cpu_ns = p.cpu_pct, s.cpu_ns
-            else:
+            else:  # the process's other threads follow its own line
                 th = p.threads.get(s.tid)
                 if th is None:
                     th = p.threads[s.tid] = Thread(s.tid, p.comm)
                 if th.cpu_ns >= 0:
-                    th.cpu_pct = max(0.0, (s.cpu_ns - th.cpu_ns) * 100.0 / interval_ns)
+                    th.cpu_pct = max(0.0, (s.cpu_ns - th.cpu_ns) * 100.0 / since)
                 th.cpu_ns = s.cpu_ns
         # each tick lists every container present; the others have stopped
         for c in self.containers.values():

@@ -22,6 +22,7 @@ from dataclasses import replace
 
 from model import events as ev
 from model import procfs
+from model.sampler import ProcSampler
 
 from . import loader
 from .decode import AT_FDCWD, Decoder, Flush, OpenRaw
@@ -70,6 +71,7 @@ class LiveSource:
         self._received = 0
         self._known: set[int] = set()
         self._names = syscall_names()
+        self._sampler = ProcSampler(proc_root, threads=sample_threads)
         self._closed = False
         self._ticks = 0
         self._last_resync = 0.0
@@ -295,6 +297,13 @@ class LiveSource:
             for k, v in self._drain_map("fdio", par)
         )
         tick_ts = flip_ts
+        # the processes that made a syscall in the tick (None: the map was
+        # full, read every process's /proc stat)
+        active = {k.pid for k, _ in self._drain_map("active", par)}
+        full = self._bpf["active_full"]
+        if full[ctypes.c_int(0)].value:
+            full[ctypes.c_int(0)] = ctypes.c_uint(0)
+            active = None
         folded_maps = (self._drain_map("fdstate", par), self._drain_map("openfail", par))
         # events emitted before the flip are in the buffers now; later ones
         # belong to the next tick (the model must see the fd tables as they
@@ -313,14 +322,14 @@ class LiveSource:
         self._decoder.bad = 0
         received, self._received = self._received, 0
         tick = dict(ts=tick_ts, interval_s=self.interval, closes=closes, syscalls=syscalls,
-                    errnos=errnos, fdio=fdio, lost=lost, events=received)
+                    errnos=errnos, fdio=fdio, lost=lost, events=received, active=active)
         return out, tick
 
     def _tick_proc(self, tick: dict) -> tuple[list, ev.Tick]:
         """/proc thread, while the BPF thread keeps reading: samples,
         processes never seen start, container state."""
         out = []
-        samples = procfs.sample(None, self.proc_root, threads=self.sample_threads)
+        samples, present = self._sampler.sample(tick.pop("active"))
         self._ticks += 1
         now = time.monotonic()
         if tick["lost"] and now - self._last_resync >= RESYNC_MIN_S:
@@ -333,8 +342,8 @@ class LiveSource:
         else:
             # processes we never saw start (raced with bootstrap, or lost)
             if self._ticks % RECONCILE_EVERY == 0:
-                self._known &= {s.pid for s in samples}
-            for s in samples:
+                self._known &= set(present)
+            for s in samples:  # (a process never read before is always read)
                 if s.tid == s.pid and s.pid not in self._known:
                     snap = procfs.read_process(s.pid, self.proc_root, resolve_container=self._resolve_pid)
                     if snap is not None:
@@ -343,7 +352,8 @@ class LiveSource:
         containers = tuple(self.containers.snapshot()) if self.containers is not None else ()
         if self.scope is not None and self.scope.by_container:
             self._want_cgroups = self._scope_cgroups(containers)
-        return out, ev.Tick(wall=time.time(), samples=tuple(samples), containers=containers, **tick)
+        return out, ev.Tick(wall=time.time(), samples=tuple(samples), containers=containers,
+                            present=present, **tick)
 
     def _tick(self) -> list:
         """Both halves in one thread (start-up, when nothing else runs)."""

@@ -13,10 +13,12 @@ def snapshot(pid, comm, *, ppid=1, argv=None, uid=0, container="", runtime="", f
                            container_id=container, runtime=runtime, threads=((pid, comm),), fds=tuple(fds))
 
 
-def tick(n, *, interval=1.0, syscalls=(), errnos=(), fdio=(), samples=(), containers=(), lost=0, events=0):
+def tick(n, *, interval=1.0, syscalls=(), errnos=(), fdio=(), samples=(), containers=(), lost=0, events=0,
+         present=()):
     return ev.Tick(ts=T0 + n * 1_000_000_000, wall=1_700_000_000.0 + n, interval_s=interval,
                    syscalls=tuple(syscalls), errnos=tuple(errnos), fdio=tuple(fdio),
-                   samples=tuple(samples), containers=tuple(containers), lost=lost, events=events)
+                   samples=tuple(samples), containers=tuple(containers), lost=lost, events=events,
+                   present=tuple(present))
 
 
 def users(uid: int) -> str:

@@ -186,3 +186,31 @@ def test_exec_storm_every_exec_is_seen(tmp_path):
     seen = {r["cmdline"] for r in rows(run.ticks) if r["cmdline"].startswith("/bin/true")}
     assert seen == {f"/bin/true {marker} {i}" for i in range(n)}
     assert sum(t["stats"]["lost"] for t in run.ticks) == 0
+
+
+def test_cpu_of_a_process_that_wakes_and_spins_without_syscalls(tmp_path):
+    """/proc stat of sleeping processes is read only now and then
+    (model/sampler.py): a process that sleeps, then wakes and burns CPU
+    without a single syscall must still show its CPU from the next tick."""
+    name = f"ctopt_{uuid.uuid4().hex[:8]}"
+    py = named_python(tmp_path, name)
+    with BatchRun("processes", "--filter", f"proc.name = {name}") as run:
+        run.wait_ready()
+        spinner = subprocess.Popen([py, "-c", textwrap.dedent("""
+            import time
+            time.sleep(3)  # read twice, then asleep
+            end = time.monotonic() + 3  # vDSO: no syscall
+            n = 0
+            while time.monotonic() < end:
+                n += 1
+            time.sleep(2)
+        """)])
+        try:
+            run.collect_until(lambda ticks: spinner.poll() is not None, timeout=30, settle=1)
+        finally:
+            spinner.wait(10)
+    cpu = [r["cpu_pct"] for r in rows(run.ticks)]
+    busy = [c for c in cpu if c >= 60]
+    # 3 s of spinning at 0.5 s a tick: 6 ticks, the first and last partial
+    assert len(busy) >= 4, cpu
+    assert 2.4 <= sum(cpu) * 0.5 / 100 <= 3.4, cpu  # CPU seconds: none lost, none doubled

@@ -208,3 +208,35 @@ def test_a_ticks_records_do_not_change_when_later_events_arrive():
                     fdio=[ev.FdIO(300, 7, 10, 0, 1, 0)]))
     assert [r for r in recs.fds if r["proc.pid"] == 300] == []
     assert recs.syscalls == [] and recs.errnos == []
+
+
+# ---- partial /proc samples (model/sampler.py): Tick.present ----
+
+def test_process_not_read_is_idle_and_cpu_is_spread_over_the_time_since_its_last_read():
+    s = state_with(snapshot(10, "spinner"), snapshot(11, "sleeper"))
+    sec = 1_000_000_000
+    s.end_tick(tick(1, samples=[ev.ProcSample(10, 10, 0, 4096, 1), ev.ProcSample(11, 11, 0, 4096, 1)],
+                    present=(10, 11)))
+    recs = s.end_tick(tick(2, samples=[ev.ProcSample(10, 10, sec // 2, 4096, 1),
+                                       ev.ProcSample(11, 11, sec // 10, 8192, 1)], present=(10, 11)))
+    assert abs(_proc(recs, 11)["cpu_pct"] - 10.0) < 1e-6
+    # 11 is not read for two ticks: 0 %, its RSS as last read, still there
+    for n in (3, 4):
+        recs = s.end_tick(tick(n, samples=[ev.ProcSample(10, 10, (n - 1) * sec // 2, 4096, 1)],
+                               present=(10, 11)))
+        assert abs(_proc(recs, 10)["cpu_pct"] - 50.0) < 1e-6
+        assert _proc(recs, 11)["cpu_pct"] == 0.0 and _proc(recs, 11)["rss_bytes"] == 8192
+    # read again after 3 s: 0.6 s of CPU since its last read is 20 %, not 60 %
+    recs = s.end_tick(tick(5, samples=[ev.ProcSample(11, 11, sec // 10 + 6 * sec // 10, 8192, 1)],
+                           present=(10, 11)))
+    assert abs(_proc(recs, 11)["cpu_pct"] - 20.0) < 1e-6
+    assert _proc(recs, 10)["cpu_pct"] == 0.0
+
+
+def test_process_absent_from_two_listings_is_gone_even_if_never_read():
+    s = state_with(snapshot(10, "a"), snapshot(11, "b"))
+    s.end_tick(tick(1, samples=[ev.ProcSample(10, 10, 0, 0, 1)], present=(10, 11)))
+    s.end_tick(tick(2, samples=[], present=(10,)))
+    recs = s.end_tick(tick(3, samples=[], present=(10,)))
+    assert _proc(recs, 11)["exited"] is True
+    assert {r["proc.pid"] for r in s.end_tick(tick(4, present=(10,))).procs} == {10}

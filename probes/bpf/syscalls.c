@@ -73,6 +73,31 @@ static __always_inline int io_dir(u32 nr)
     return 0;
 }
 
+/* Processes that made a syscall in a tick: user space reads the /proc stat
+ * of these (and of the processes that used CPU at their last read) every
+ * tick, and of the others only now and then (model/sampler.py). Written once
+ * per thread per tick, when the thread first sees the new generation. */
+struct active_key_t {
+    u32 pid;
+    u32 par;
+};
+BPF_HASH(active, struct active_key_t, u8, 32768);
+BPF_ARRAY(active_full, u32, 1);  /* set when the map was full: read every process */
+
+static __always_inline void new_generation(struct task_sc_t *t, u64 id, u32 g)
+{
+    flush_runs(t, id);
+    t->gen = g;
+    struct active_key_t k = {.pid = id >> 32, .par = g & 1};
+    u8 one = 1;
+    if (active.update(&k, &one)) {
+        int zero = 0;
+        u32 *full = active_full.lookup(&zero);
+        if (full)
+            *full = 1;
+    }
+}
+
 RAW_TRACEPOINT_PROBE(sys_enter)
 {
     if (!watched())
@@ -85,10 +110,8 @@ RAW_TRACEPOINT_PROBE(sys_enter)
     }
     u32 nr = (u32)ctx->args[1];
     u32 g = cur_gen();
-    if (t->gen != g) {  /* a new tick: hand the cached counts over */
-        flush_runs(t, bpf_get_current_pid_tgid());
-        t->gen = g;
-    }
+    if (t->gen != g)  /* a new tick: hand the cached counts over */
+        new_generation(t, bpf_get_current_pid_tgid(), g);
     t->nr = nr;
     t->args.kind = 0;
     t->fd0 = -1;
@@ -135,6 +158,9 @@ RAW_TRACEPOINT_PROBE(sys_exit)
     t->ts = 0;
     long ret = (long)ctx->args[1];
     u64 id = bpf_get_current_pid_tgid();
+    u32 g = cur_gen();
+    if (t->gen != g)  /* woke from a call entered in an earlier tick */
+        new_generation(t, id, g);
     struct run_t *r = &t->runs[run_slot(t->nr)];
     if (r->nr != t->nr) {
         flush_slot(r, id);
