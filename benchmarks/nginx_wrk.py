@@ -40,6 +40,7 @@ http {{
 @contextmanager
 def nginx():
     d = tempfile.mkdtemp(prefix="ctop-bench-nginx-")
+    os.chmod(d, 0o755)  # the worker runs as www-data: it must read www/
     os.makedirs(f"{d}/www")
     with open(f"{d}/www/index.html", "w") as f:
         f.write("x" * 612)
@@ -58,6 +59,8 @@ def nginx():
 def wrk(seconds: int) -> float:
     out = subprocess.run(["wrk", "-t1", "-c8", f"-d{seconds}s", f"http://127.0.0.1:{PORT}/index.html"],
                          capture_output=True, text=True, check=True).stdout
+    if "Non-2xx" in out:  # measure the service, not its error path
+        raise RuntimeError(f"nginx answered with errors:\n{out}")
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 

@@ -295,6 +295,7 @@ class LiveSource:
         fdio = tuple(
             ev.FdIO(k.pid, k.fd, v.bytes_read, v.bytes_written, v.reads, v.writes)
             for k, v in self._drain_map("fdio", par)
+            if v.reads or v.writes  # (entries of folded fds are zeroed at close)
         )
         tick_ts = flip_ts
         # the processes that made a syscall in the tick (None: the map was

@@ -183,6 +183,32 @@ static __always_inline u64 syscall_arg(struct bpf_raw_tracepoint_args *ctx, int 
     return v;
 }
 
+/* The first three arguments in one read where pt_regs keeps them side by
+ * side (x86_64: dx, si, di), else one read each. */
+struct args3_t {
+    u64 a0;
+    u64 a1;
+    u64 a2;
+};
+
+static __always_inline struct args3_t syscall_args3(struct bpf_raw_tracepoint_args *ctx)
+{
+    struct args3_t r = {};
+#if defined(bpf_target_x86)
+    struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+    u64 v[3] = {};
+    bpf_probe_read_kernel(v, sizeof(v), &regs->dx);
+    r.a0 = v[2];
+    r.a1 = v[1];
+    r.a2 = v[0];
+#else
+    r.a0 = syscall_arg(ctx, 0);
+    r.a1 = syscall_arg(ctx, 1);
+    r.a2 = syscall_arg(ctx, 2);
+#endif
+    return r;
+}
+
 static __always_inline void stash_args(u32 kind, u64 a0, u64 a1, u64 a2)
 {
     struct task_sc_t *t = current_sc();
@@ -204,13 +230,6 @@ static __always_inline struct args_t *take_args(u32 kind)
     return &t->args;
 }
 
-static __always_inline void drop_args(void)
-{
-    struct task_sc_t *t = current_sc();
-    if (t)
-        t->args.kind = 0;
-}
-
 /* Per (process, fd) I/O, summed in the kernel and drained once per tick;
  * close() moves an fd's pending counts into its Close event. */
 struct fd_key_t {
@@ -225,4 +244,4 @@ struct fdio_t {
     u64 reads;
     u64 writes;
 };
-BPF_HASH(fdio, struct fd_key_t, struct fdio_t, 32768);
+BPF_HASH(fdio, struct fd_key_t, struct fdio_t, 65536);  /* as many as fdstate (files.c) */

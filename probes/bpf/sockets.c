@@ -76,7 +76,8 @@ static __always_inline struct sock_event_t *new_sock_event(u16 op, s32 fd, long 
 
 SYSCALL_ENTER(socket)
 {
-    stash_args(K_SOCKET, syscall_arg(ctx, 0), syscall_arg(ctx, 1), syscall_arg(ctx, 2));
+    struct args3_t r = syscall_args3(ctx);
+    stash_args(K_SOCKET, r.a0, r.a1, r.a2);
     return 0;
 }
 
@@ -86,7 +87,7 @@ SYSCALL_EXIT(socket)
     if (!a)
         return 0;
     struct args_t s = *a;
-    drop_args();
+    a->kind = 0;
     if (SYSCALL_RET < 0)
         return 0;
     flush_fd(ctx, bpf_get_current_pid_tgid() >> 32, (s32)SYSCALL_RET);
@@ -107,7 +108,8 @@ SYSCALL_EXIT(socket)
 
 SYSCALL_ENTER(connect)
 {
-    stash_args(K_CONNECT, syscall_arg(ctx, 0), syscall_arg(ctx, 1), syscall_arg(ctx, 2));
+    struct args3_t r = syscall_args3(ctx);
+    stash_args(K_CONNECT, r.a0, r.a1, r.a2);
     return 0;
 }
 
@@ -176,7 +178,7 @@ SYSCALL_EXIT(connect)
     if (!a)
         return 0;
     struct args_t s = *a;
-    drop_args();
+    a->kind = 0;
     struct sock_event_t *e = new_sock_event(OP_CONNECT, (s32)s.a0, SYSCALL_RET);
     if (!e)
         return 0;
@@ -201,7 +203,7 @@ static __always_inline int accept_exit(void *ctx, long ret)
     if (!a)
         return 0;
     struct args_t s = *a;
-    drop_args();
+    a->kind = 0;
     if (ret < 0)
         return 0;
     flush_fd(ctx, bpf_get_current_pid_tgid() >> 32, (s32)ret);
@@ -221,7 +223,8 @@ SYSCALL_EXIT(accept4) { return accept_exit(ctx, SYSCALL_RET); }
 
 SYSCALL_ENTER(bind)
 {
-    stash_args(K_BIND, syscall_arg(ctx, 0), syscall_arg(ctx, 1), syscall_arg(ctx, 2));
+    struct args3_t r = syscall_args3(ctx);
+    stash_args(K_BIND, r.a0, r.a1, r.a2);
     return 0;
 }
 
@@ -231,7 +234,7 @@ SYSCALL_EXIT(bind)
     if (!a)
         return 0;
     struct args_t s = *a;
-    drop_args();
+    a->kind = 0;
     struct sock_event_t *e = new_sock_event(OP_BIND, (s32)s.a0, SYSCALL_RET);
     if (!e)
         return 0;
@@ -252,7 +255,7 @@ SYSCALL_EXIT(listen)
     if (!a)
         return 0;
     struct args_t s = *a;
-    drop_args();
+    a->kind = 0;
     struct sock_event_t *e = new_sock_event(OP_LISTEN, (s32)s.a0, SYSCALL_RET);
     if (!e)
         return 0;

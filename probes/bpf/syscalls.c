@@ -116,13 +116,16 @@ RAW_TRACEPOINT_PROBE(sys_enter)
     t->args.kind = 0;
     t->fd0 = -1;
     t->fd1 = -1;
-    if (io_dir(nr) && !is_self()) {
+    int dir = io_dir(nr);
+    if (dir && !is_self()) {
         struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
         u64 a0 = 0, a1 = 0;
         bpf_probe_read_kernel(&a0, sizeof(a0), &PT_REGS_PARM1(regs));
-        bpf_probe_read_kernel(&a1, sizeof(a1), &PT_REGS_PARM2(regs));
         t->fd0 = (s32)a0;
-        t->fd1 = (s32)a1;
+        if (dir == 3) {  /* sendfile's in_fd */
+            bpf_probe_read_kernel(&a1, sizeof(a1), &PT_REGS_PARM2(regs));
+            t->fd1 = (s32)a1;
+        }
     }
     t->ts = bpf_ktime_get_ns();
     if (!is_self())
