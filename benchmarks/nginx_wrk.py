@@ -76,7 +76,7 @@ def peer(cmd: list[str], nginx_pid: int | None = None):
         interrupt(proc, 10)
 
 
-def run(rounds: int = 3, seconds: int = 5) -> dict:
+def run(rounds: int = 5, seconds: int = 5) -> dict:
     results: dict[str, list[float]] = {}
     with nginx() as server:
         worker = int(subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True,

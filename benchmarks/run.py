@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from . import nginx_wrk, own_cost, storms, syscall_overhead
+from . import nginx_wrk, own_cost, storms, syscall_mix, syscall_overhead
 from .common import PY, ROOT, log
 
 COMMAND = "make bench   (sudo .venv/bin/python -m benchmarks.run)"
@@ -80,6 +80,17 @@ def write_markdown(r: dict, started: float) -> str:
         f"| 4e | TUI refresh of a 5,000-row view, Python time per tick | "
         f"{tui['refresh_median_ms']:.1f} ms | ≤ 50 ms | {verdict(tui['refresh_median_ms'] <= 50)} |",
         "",
+        "## Cost by kind of syscall (what a request is made of)",
+        "",
+        "`benchmarks/syscall_mix.py`: nanoseconds added per iteration over the bare loop, "
+        "side by side in one run (medians of "
+        f"{r['mix']['rounds']} rounds).",
+        "",
+        "| loop | floor (empty enter+exit) | ctop-ebpf | ratio |",
+        "|---|---|---|---|",
+        *(f"| {kind} | +{r['mix']['added_ns']['floor'][kind]:.0f} ns | +{r['mix']['added_ns']['ctop'][kind]:.0f} ns | "
+          f"{r['mix']['ratio_vs_floor'][kind]:.2f} |" for kind in r["mix"]["ratio_vs_floor"]),
+        "",
         "## TUI refresh detail",
         "",
         "```",
@@ -94,7 +105,7 @@ def main() -> int:
     started = time.time()
     t0 = time.monotonic()
     results = {}
-    for name, fn in (("syscalls", syscall_overhead.run), ("nginx", nginx_wrk.run),
+    for name, fn in (("syscalls", syscall_overhead.run), ("mix", syscall_mix.run), ("nginx", nginx_wrk.run),
                      ("storms", storms.run), ("own", own_cost.run), ("tui", tui_refresh)):
         log(f"{name} ...")
         results[name] = fn()

@@ -17,7 +17,7 @@ from .errors import BccMissingError, CompileError
 from .syscall_numbers import io_defines, syscall_names
 
 # Order matters: later files use maps declared by earlier ones.
-SOURCES = ("common.h", "syscalls.c", "process.c", "files.c", "sockets.c")
+SOURCES = ("common.h", "syscalls.c", "process.c", "files.c", "sockets.c", "dispatch.c")
 
 HANDLER_RE = re.compile(r"^SYSCALL_(ENTER|EXIT)\((\w+)\)", re.M)
 

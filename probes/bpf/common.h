@@ -209,17 +209,21 @@ static __always_inline struct args3_t syscall_args3(struct bpf_raw_tracepoint_ar
     return r;
 }
 
-static __always_inline void stash_args(u32 kind, u64 a0, u64 a1, u64 a2)
+static __always_inline void set_args(struct task_sc_t *t, u32 kind, u64 a0, u64 a1, u64 a2)
 {
-    struct task_sc_t *t = current_sc();
-    if (!t)
-        return;
     t->args.a0 = a0;
     t->args.a1 = a1;
     t->args.a2 = a2;
     t->args.kind = kind;
     t->args.lport = 0;
     t->args.lfamily = 0;
+}
+
+static __always_inline void stash_args(u32 kind, u64 a0, u64 a1, u64 a2)
+{
+    struct task_sc_t *t = current_sc();
+    if (t)
+        set_args(t, kind, a0, a1, a2);
 }
 
 static __always_inline struct args_t *take_args(u32 kind)

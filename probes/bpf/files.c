@@ -104,13 +104,6 @@ SYSCALL_ENTER(open)
     return 0;
 }
 
-SYSCALL_ENTER(openat)
-{
-    struct args3_t r = syscall_args3(ctx);
-    stash_args(K_OPENAT, r.a1, (u64)(s64)(int)r.a0, r.a2);
-    return 0;
-}
-
 SYSCALL_ENTER(openat2)
 {
     u64 flags = 0;
@@ -126,11 +119,8 @@ SYSCALL_ENTER(creat)
     return 0;
 }
 
-static __always_inline int emit_open(void *ctx, u32 kind, long ret)
+static __always_inline int emit_open(void *ctx, struct args_t *a, u32 kind, long ret)
 {
-    struct args_t *a = take_args(kind);
-    if (!a)
-        return 0;
     int zero = 0;
     struct fd_event_t *e = fd_scratch.lookup(&zero);
     if (!e) {
@@ -178,27 +168,26 @@ static __always_inline int emit_open(void *ctx, u32 kind, long ret)
     return 0;
 }
 
-SYSCALL_EXIT(open) { return emit_open(ctx, K_OPEN, SYSCALL_RET); }
-SYSCALL_EXIT(openat) { return emit_open(ctx, K_OPENAT, SYSCALL_RET); }
-SYSCALL_EXIT(openat2) { return emit_open(ctx, K_OPENAT2, SYSCALL_RET); }
-SYSCALL_EXIT(creat) { return emit_open(ctx, K_CREAT, SYSCALL_RET); }
+static __always_inline int open_exit(void *ctx, u32 kind, long ret)
+{
+    struct args_t *a = take_args(kind);
+    return a ? emit_open(ctx, a, kind, ret) : 0;
+}
+
+/* openat's enter and exit run in the raw programs themselves (dispatch.c):
+ * no tail call for the most frequent fd syscalls */
+SYSCALL_EXIT(open) { return open_exit(ctx, K_OPEN, SYSCALL_RET); }
+SYSCALL_EXIT(openat2) { return open_exit(ctx, K_OPENAT2, SYSCALL_RET); }
+SYSCALL_EXIT(creat) { return open_exit(ctx, K_CREAT, SYSCALL_RET); }
 
 /* ---- close ---- */
 
-SYSCALL_ENTER(close)
+/* close: entered and left in the raw programs themselves (dispatch.c) */
+static __always_inline int close_exit(void *ctx, struct args_t *a, long ret)
 {
-    stash_args(K_CLOSE, syscall_arg(ctx, 0), 0, 0);
-    return 0;
-}
-
-SYSCALL_EXIT(close)
-{
-    struct args_t *a = take_args(K_CLOSE);
-    if (!a)
-        return 0;
     s32 fd = (s32)a->a0;
     a->kind = 0;
-    if (SYSCALL_RET != 0)
+    if (ret != 0)
         return 0;  /* EBADF and friends change nothing */
     struct fd_key_t sk = {.pid = bpf_get_current_pid_tgid() >> 32, .fd = fd, .par = cur_par()};
     struct fdstate_t *st = fdstate.lookup(&sk);
@@ -228,7 +217,7 @@ SYSCALL_EXIT(close)
     if (!e)
         return 0;
     fill_hdr(&e->h, EV_CLOSE);
-    e->result = SYSCALL_RET;
+    e->result = ret;
     e->a0 = fd;
     e->a1 = 0;
     e->a2 = 0;

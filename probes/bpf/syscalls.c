@@ -98,41 +98,6 @@ static __always_inline void new_generation(struct task_sc_t *t, u64 id, u32 g)
     }
 }
 
-RAW_TRACEPOINT_PROBE(sys_enter)
-{
-    if (!watched())
-        return 0;
-    struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-    struct task_sc_t *t = task_sc.task_storage_get(task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-    if (!t) {
-        count_overflow();
-        return 0;
-    }
-    u32 nr = (u32)ctx->args[1];
-    u32 g = cur_gen();
-    if (t->gen != g)  /* a new tick: hand the cached counts over */
-        new_generation(t, bpf_get_current_pid_tgid(), g);
-    t->nr = nr;
-    t->args.kind = 0;
-    t->fd0 = -1;
-    t->fd1 = -1;
-    int dir = io_dir(nr);
-    if (dir && !is_self()) {
-        struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-        u64 a0 = 0, a1 = 0;
-        bpf_probe_read_kernel(&a0, sizeof(a0), &PT_REGS_PARM1(regs));
-        t->fd0 = (s32)a0;
-        if (dir == 3) {  /* sendfile's in_fd */
-            bpf_probe_read_kernel(&a1, sizeof(a1), &PT_REGS_PARM2(regs));
-            t->fd1 = (s32)a1;
-        }
-    }
-    t->ts = bpf_ktime_get_ns();
-    if (!is_self())
-        enter_progs.call(ctx, nr & 1023);  /* falls through when no handler */
-    return 0;
-}
-
 static __always_inline void add_io(u32 pid, s32 fd, u64 r, u64 w)
 {
     struct fd_key_t k = {.pid = pid, .fd = fd, .par = cur_par()};
@@ -150,48 +115,4 @@ static __always_inline void add_io(u32 pid, s32 fd, u64 r, u64 w)
         __sync_fetch_and_add(&v->bytes_written, w);
         __sync_fetch_and_add(&v->writes, 1);
     }
-}
-
-RAW_TRACEPOINT_PROBE(sys_exit)
-{
-    struct task_sc_t *t = current_sc();
-    if (!t || !t->ts)
-        return 0;
-    u64 delta = bpf_ktime_get_ns() - t->ts;
-    t->ts = 0;
-    long ret = (long)ctx->args[1];
-    u64 id = bpf_get_current_pid_tgid();
-    u32 g = cur_gen();
-    if (t->gen != g)  /* woke from a call entered in an earlier tick */
-        new_generation(t, id, g);
-    struct run_t *r = &t->runs[run_slot(t->nr)];
-    if (r->nr != t->nr) {
-        flush_slot(r, id);
-        r->nr = t->nr;
-    }
-    r->calls++;
-    r->total_ns += delta;
-    if (ret < 0 && ret >= -4095) {
-        r->errors++;
-        struct errno_key_t ek = {.pid = id >> 32, .nr = t->nr, .err = (s32)-ret, .par = cur_par()};
-        u64 one = 0;
-        u64 *c = errno_stats.lookup_or_try_init(&ek, &one);
-        if (c)
-            __sync_fetch_and_add(c, 1);
-        else
-            count_overflow();
-    } else if (ret > 0 && t->fd0 >= 0) {
-        int dir = io_dir(t->nr);
-        if (dir == 1)
-            add_io(id >> 32, t->fd0, ret, 0);
-        else if (dir == 2)
-            add_io(id >> 32, t->fd0, 0, ret);
-        else if (dir == 3) {
-            add_io(id >> 32, t->fd0, 0, ret);  /* sendfile(out_fd, in_fd, ...) */
-            add_io(id >> 32, t->fd1, ret, 0);
-        }
-    }
-    if (t->args.kind)
-        exit_progs.call(ctx, t->nr & 1023);
-    return 0;
 }
