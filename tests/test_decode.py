@@ -30,6 +30,9 @@ def test_open_close_and_flush():
     got = dec.decode(raw)
     assert isinstance(got, d.OpenRaw) and got.dirfd == -100 and got.path_hash == 99
     assert got.event == ev.Open(123, 10, 11, "openat", "/etc/hosts", 0o2000000, 3)
+    # the kernel sends only the path's bytes and its NUL (padded to 8 by perf)
+    short = hdr(d.EV_OPEN) + d.FD.pack(3, -100, 0, 2, 99, 0, 0, 0, 0) + b"/etc/hosts\0" + b"\0" * 5
+    assert dec.decode(short).event == ev.Open(123, 10, 11, "openat", "/etc/hosts", 0, 3)
     close = dec.decode(hdr(d.EV_CLOSE) + d.FD.pack(0, 3, 0, 0, 0, 5, 6, 1, 1))
     assert close == ev.Close(123, 10, 11, 3, 0, 5, 6, 1, 1)
     flush = dec.decode(hdr(d.EV_CLOSE) + d.FD.pack(1, 3, 4, 1, 99, 0, 0, 0, 0))

@@ -70,15 +70,19 @@ BPF_PERCPU_ARRAY(fd_scratch, struct fd_event_t, 1);
 #define FD_EVENT_NOPATH (sizeof(struct fd_event_t) - PATH_LEN)
 
 
-/* An fd number is about to mean something else (socket, pipe, dup target):
- * report what the folded opens on it still owe, then forget it. */
+/* An fd number is about to mean something else (another open, a socket, a
+ * pipe, a dup target): report what the folded opens on it still owe, then
+ * forget it. A closed fd that owes nothing (one open, no I/O: a build or a
+ * `find` opening one file after another) needs no event: the event of what
+ * the number means now replaces it in user space, so a burst of distinct
+ * paths costs one event per open, not two. */
 static __always_inline void flush_fd(void *ctx, u32 pid, s32 fd)
 {
     struct fd_key_t k = {.pid = pid, .fd = fd, .par = cur_par()};
     struct fdstate_t *st = fdstate.lookup(&k);
     if (!st)
         return;
-    if (st->repeats || !st->open || st->io.reads || st->io.writes) {
+    if (st->repeats || st->io.reads || st->io.writes) {
         int zero = 0;
         struct fd_event_t *e = fd_scratch.lookup(&zero);
         if (e) {
@@ -130,7 +134,7 @@ static __always_inline int emit_open(void *ctx, struct args_t *a, u32 kind, long
     u32 flags = (u32)a->a2;
     s64 dirfd = (s64)a->a1;
     e->path[0] = 0;
-    read_user_str(e->path, PATH_LEN, (void *)a->a0);
+    long len = read_user_str(e->path, PATH_LEN, (void *)a->a0);
     a->kind = 0;
     u64 hash = path_hash(e->path) ^ ((u64)(u32)dirfd << 32);
     u32 pid = bpf_get_current_pid_tgid() >> 32;
@@ -164,7 +168,13 @@ static __always_inline int emit_open(void *ctx, struct args_t *a, u32 kind, long
     e->a1 = flags;
     e->a2 = kind;
     e->a3 = hash;
-    events.perf_submit(ctx, e, sizeof(*e));
+    /* only the bytes of the path (NUL included): a typical open event is
+     * ~150 bytes instead of 376, so a burst of distinct paths fits twice
+     * as many in the buffers */
+    u32 n = len > 0 ? (u32)len : 1;
+    if (n > PATH_LEN)
+        n = PATH_LEN;
+    events.perf_submit(ctx, e, FD_EVENT_NOPATH + n);
     return 0;
 }
 
