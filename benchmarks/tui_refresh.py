@@ -32,7 +32,8 @@ import time
 
 from model import events as ev
 from model.state import SystemState
-from tui.app import CtopApp, configure_gc
+from model.gc_policy import configure_gc
+from tui.app import CtopApp
 from tui.scenario import demo_host, tick
 from views import engine
 
@@ -187,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--churn", type=int, default=50, help="processes replaced per tick")
     p.add_argument("--gc", default="", metavar="T0,T1,T2",
                    help="gc.set_threshold for the run (default: what the app sets, "
-                        "tui.app.configure_gc); 700,10,10 is Python's default")
+                        "model.gc_policy); 700,10,10 is Python's default")
     args = p.parse_args(argv)
     if args.gc:
         gc.set_threshold(*(int(x) for x in args.gc.split(",")))

@@ -8,6 +8,7 @@ import signal
 import sys
 
 from model.capture import CaptureError
+from model.gc_policy import configure_gc
 from model.source import run_pipeline
 from probes.errors import ProbeError
 from views import engine
@@ -30,6 +31,7 @@ def run_batch(session: Session) -> int:
         print(f"ctop-ebpf: {exc}", file=sys.stderr)
         return 2
     holder: dict = {}
+    configure_gc()
     try:
         return asyncio.run(_run(session, holder))
     except KeyboardInterrupt:

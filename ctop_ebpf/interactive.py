@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import sys
 
+from model.gc_policy import configure_gc
 from model.hostinfo import HostInfo, HostSampler
 
 from .session import Session, UsageError
@@ -86,8 +87,6 @@ def build_app(session: Session, source=None, host=None):
 
 
 def run_tui(session: Session, source=None) -> int:
-    from tui.app import configure_gc  # noqa: PLC0415
-
     configure_gc()
     try:
         app = build_app(session, source)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import gc
 import signal
 from collections import deque
 from collections.abc import Callable
@@ -41,19 +40,6 @@ from .screens.startup import ErrorScreen, StartupScreen
 
 SourceFactory = Callable[[Callable[[str], None]], EventSource]
 LOG_KEEP = 2000  # exec and open log entries kept across ticks for the log views
-
-
-GC_THRESHOLDS = (100_000, 50, 100)
-
-
-def configure_gc() -> None:
-    """Collect cycles less often: every tick the model builds hundreds of thousands
-    of short-lived record dicts, which at the default gen0 threshold (700) are
-    scanned many times and promoted, so full collections over the whole state
-    (~100-300 ms with 5,000 processes) come every few ticks. They are freed by
-    reference counting anyway; the cyclic collector only has to run now and then.
-    Called by the composition root (ctop_ebpf.interactive) and the benchmark."""
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class CtopApp(App[int]):

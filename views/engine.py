@@ -243,8 +243,17 @@ def sort_rows(view: View, rows: list[Row], sort: str | None = None, desc: bool |
     return ordered
 
 
+_STABLE: dict[tuple, tuple] = {}  # row keys repeat from tick to tick
+
+
 def _stable(key: tuple) -> tuple:
-    return tuple((0, v) if isinstance(v, (int, float)) else (1, str(v)) for v in key)
+    """A key that orders rows of mixed key types (numbers first, then text)."""
+    got = _STABLE.get(key)
+    if got is None:
+        if len(_STABLE) >= 100_000:
+            _STABLE.clear()
+        got = _STABLE[key] = tuple((0, v) if isinstance(v, (int, float)) else (1, str(v)) for v in key)
+    return got
 
 
 def compute(view: View, records, query: flt.Filter | None = None,
