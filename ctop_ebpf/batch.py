@@ -6,12 +6,14 @@ import asyncio
 import os
 import signal
 import sys
+import time
 
 from model.capture import CaptureError
 from model.gc_policy import configure_gc
 from model.source import run_pipeline
 from probes.errors import ProbeError
 from views import engine
+from views.loss import HINT_EVERY_S, loss_hint
 from views.output import json_line, text_table
 
 from .session import Session, UsageError
@@ -80,11 +82,19 @@ async def _run(session: Session, holder: dict) -> int:
     state = session.make_state(source)
     printed = 0
     out = sys.stdout
+    hinted = -HINT_EVERY_S
+    # a container or pid filter would be applied in the kernel (unless one is)
+    suggest_filter = getattr(source, "scope", None) is None
 
     def on_tick(records) -> bool:
-        nonlocal printed
+        nonlocal printed, hinted
         if records.interval_s == 0:  # the baseline tick taken at start
             return True
+        lost = records.stats.get("lost", 0)
+        if lost and time.monotonic() - hinted >= HINT_EVERY_S:
+            hinted = time.monotonic()
+            pages = None if session.read else session.buffer_pages
+            print(f"ctop-ebpf: {loss_hint(lost, pages, kernel_filter=suggest_filter)}", file=sys.stderr)
         rows = engine.compute(session.view, records, session.query, session.sort, session.sort_desc)
         if session.output == "json":
             out.write(json_line(session.view, rows, records.interval_s, records.stats, records.wall) + "\n")

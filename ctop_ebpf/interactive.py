@@ -81,7 +81,7 @@ def build_app(session: Session, source=None, host=None):
         view=session.view, filter_text=session.filter_text, sort=session.sort,
         desc=session.sort_desc, delay=session.delay, readonly=session.readonly,
         host=host, source_label=label, replay=bool(session.read),
-        state_factory=session.make_state,
+        state_factory=session.make_state, buffer_pages=session.buffer_pages,
     )
     return app
 

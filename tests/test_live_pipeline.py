@@ -216,6 +216,34 @@ def test_cpu_of_a_process_that_wakes_and_spins_without_syscalls(tmp_path):
     assert 2.4 <= sum(cpu) * 0.5 / 100 <= 3.4, cpu  # CPU seconds: none lost, none doubled
 
 
+def _distinct_opens_binary(tmp_path, files: int, opens: int):
+    """A directory of ``files`` files and a C program opening ``opens`` of them in turn."""
+    d = tmp_path / "many"
+    d.mkdir()
+    for i in range(files):
+        (d / f"f{i:05d}").touch()
+    src = tmp_path / "ctopt_burst.c"
+    src.write_text(textwrap.dedent(f"""
+        #include <fcntl.h>
+        #include <stdio.h>
+        #include <unistd.h>
+        int main(int argc, char **argv) {{
+            char p[4096];
+            for (int i = 0; i < {opens}; i++) {{
+                snprintf(p, sizeof p, "%s/f%05d", argv[1], i % {files});
+                int fd = open(p, O_RDONLY);
+                if (fd < 0)
+                    return 1;
+                close(fd);
+            }}
+            return 0;
+        }}
+    """))
+    binary = tmp_path / "ctopt_burst"
+    subprocess.run(["gcc", "-O2", "-o", str(binary), str(src)], check=True)
+    return d, binary
+
+
 def test_burst_of_distinct_paths_is_counted_without_loss(tmp_path):
     """Opens of distinct paths cannot be folded in the kernel: each is an
     event. 30,000 of them from C as fast as the kernel allows (~0.1 s here;
@@ -223,29 +251,7 @@ def test_burst_of_distinct_paths_is_counted_without_loss(tmp_path):
     carries only its path's bytes, and the fd's previous file, closed and
     owing nothing, needs no event of its own (with two 376-byte events per
     open a third was lost). Far longer bursts are lost and counted."""
-    d = tmp_path / "many"
-    d.mkdir()
-    for i in range(20000):
-        (d / f"f{i:05d}").touch()
-    src = tmp_path / "ctopt_burst.c"
-    src.write_text(textwrap.dedent("""
-        #include <fcntl.h>
-        #include <stdio.h>
-        #include <unistd.h>
-        int main(int argc, char **argv) {
-            char p[4096];
-            for (int i = 0; i < 30000; i++) {  /* 10,000 files a second time */
-                snprintf(p, sizeof p, "%s/f%05d", argv[1], i % 20000);
-                int fd = open(p, O_RDONLY);
-                if (fd < 0)
-                    return 1;
-                close(fd);
-            }
-            return 0;
-        }
-    """))
-    binary = tmp_path / "ctopt_burst"
-    subprocess.run(["gcc", "-O2", "-o", str(binary), str(src)], check=True)
+    d, binary = _distinct_opens_binary(tmp_path, 20000, 30000)
     with BatchRun("files", "--filter", f"fd.name startswith {d}/") as run:
         run.wait_ready()
         subprocess.run([str(binary), str(d)], check=True, timeout=60)
@@ -254,3 +260,17 @@ def test_burst_of_distinct_paths_is_counted_without_loss(tmp_path):
     assert sum(t["stats"]["lost"] for t in run.ticks) == 0
     assert total(run.ticks, "opens") == 30000
     assert len({r["name"] for r in rows(run.ticks)}) == 20000
+
+
+def test_loss_is_counted_and_explained(tmp_path):
+    """Buffers far too small for a burst: the loss is in stats.lost and a
+    hint on stderr says what to change."""
+    d, binary = _distinct_opens_binary(tmp_path, 5000, 5000)
+    with BatchRun("files", "--buffer-pages", "1") as run:
+        run.wait_ready()
+        subprocess.run([str(binary), str(d)], check=True, timeout=60)
+        run.collect_until(lambda ticks: sum(t["stats"]["lost"] for t in ticks) > 0, settle=1)
+    assert sum(t["stats"]["lost"] for t in run.ticks) > 0
+    assert "events lost in this tick" in run.stderr
+    assert "--buffer-pages 4 (now 1, 4.0 KiB per CPU)" in run.stderr
+    assert "a --filter on containers or pids" in run.stderr

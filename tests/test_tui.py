@@ -503,6 +503,22 @@ async def test_lost_events_are_highlighted():
         src.end()
 
 
+async def test_lost_events_bring_a_hint_once_a_minute():
+    src = ManualSource()
+    app = make_app(src, buffer_pages=256)
+    async with app.run_test(size=SIZE) as pilot:
+        src.put(_procs_tick(3, {}))
+        await wait_for(pilot, lambda: app.ticks == 1)
+        await pilot.pause()
+        hints = [str(n.message) for n in app._notifications if "events lost" in str(n.message)]
+        assert len(hints) == 1 and "--buffer-pages 1024" in hints[0]
+        src.put([tick(4, events=100, lost=9)])  # more loss a second later: the counter says it
+        await wait_for(pilot, lambda: app.ticks == 2)
+        await pilot.pause()
+        assert len([n for n in app._notifications if "events lost" in str(n.message)]) == 1
+        src.end()
+
+
 async def test_ticks_coalesce_when_the_ui_is_busy():
     src = ManualSource()
     app = make_app(src, view="processes")

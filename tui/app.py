@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import signal
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -29,6 +30,7 @@ from model.hostinfo import HostInfo
 from model.source import EventSource, run_pipeline
 from model.state import SystemState
 from views.catalogue import get_view
+from views.loss import HINT_EVERY_S, loss_hint
 from views.safe_text import printable
 from views.spec import View
 
@@ -63,8 +65,10 @@ class CtopApp(App[int]):
         actions: ActionRunner | None = None,
         state_factory: Callable[[], SystemState] = SystemState,
         show_startup: bool = True,
+        buffer_pages: int | None = None,
     ) -> None:
         super().__init__()
+        self.buffer_pages = buffer_pages  # of the live source, for the hint on lost events
         self._source_arg = source
         self.source: EventSource | None = None
         view = get_view(view) if isinstance(view, str) else view
@@ -78,6 +82,7 @@ class CtopApp(App[int]):
         self.state_factory = state_factory
         self.show_startup = show_startup
         self.latest = None  # TickRecords of the last tick
+        self._loss_hinted = -HINT_EVERY_S
         self._execs: deque = deque(maxlen=LOG_KEEP)
         self._opens: deque = deque(maxlen=LOG_KEEP)
         self.ticks = 0
@@ -150,7 +155,11 @@ class CtopApp(App[int]):
         latest.opens = list(self._opens)
         self.latest = latest
         self.ticks += 1
-        self.lost_total += int(records.stats.get("lost", 0) or 0)
+        lost = int(records.stats.get("lost", 0) or 0)
+        self.lost_total += lost
+        if lost and time.monotonic() - self._loss_hinted >= HINT_EVERY_S:
+            self._loss_hinted = time.monotonic()
+            self.post_message(SourceWarning(loss_hint(lost, None if self.replay else self.buffer_pages)))
         self.post_message(TickArrived())
         return True
 
