@@ -30,9 +30,11 @@ from .syscall_numbers import syscall_names
 
 POLL_MS = 100
 RECONCILE_EVERY = 10  # ticks between /proc reconciliations
-RESYNC_MIN_S = 2.0
+RESYNC_MIN_S = 2.0  # after lost events, a full /proc resync at most this often
 WATERMARK_NS = 2_000_000  # events newer than this wait for the next read
-FLIP_GRACE_S = 0.002  # after flipping the tick parity, before draining the old one  # after lost events, a full /proc resync at most this often
+# after flipping the tick parity, before draining the old one: 5 ms past the
+# last moment a program may still write it (LATE_FLUSH_NS in common.h)
+FLIP_GRACE_S = 0.025
 
 
 def _event_ts(e) -> int:
@@ -280,8 +282,9 @@ class LiveSource:
         # a new generation: programs now write the other parity, and every
         # thread hands its cached syscall counts over at its next syscall
         self._gen = (self._gen + 1) & 0xFFFFFFFF
-        self._bpf["tick_gen"][ctypes.c_int(0)] = ctypes.c_uint(self._gen)
         flip_ts = time.monotonic_ns()  # the same clock as bpf_ktime_get_ns
+        self._bpf["tick_flip_ns"][ctypes.c_int(0)] = ctypes.c_ulonglong(flip_ts)  # before the flip
+        self._bpf["tick_gen"][ctypes.c_int(0)] = ctypes.c_uint(self._gen)
         time.sleep(FLIP_GRACE_S)  # programs that read the old parity finish
         par = (self._gen - 1) & 1
         syscalls = tuple(

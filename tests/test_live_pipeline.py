@@ -270,7 +270,53 @@ def test_loss_is_counted_and_explained(tmp_path):
         run.wait_ready()
         subprocess.run([str(binary), str(d)], check=True, timeout=60)
         run.collect_until(lambda ticks: sum(t["stats"]["lost"] for t in ticks) > 0, settle=1)
-    assert sum(t["stats"]["lost"] for t in run.ticks) > 0
-    assert "events lost in this tick" in run.stderr
+    assert sum(t["stats"]["lost"] for t in run.ticks) > 0, [t["stats"] for t in run.ticks]
+    assert "events lost in this tick" in run.stderr, run.stderr
     assert "--buffer-pages 4 (now 1, 4.0 KiB per CPU)" in run.stderr
     assert "a --filter on containers or pids" in run.stderr
+
+
+def test_syscall_counts_of_a_busy_thread_land_in_their_own_tick(tmp_path):
+    """Counts are cached per thread; a thread that keeps running hands a
+    tick's counts over right after the flip, into that tick (not the next).
+    The workload changes its rate every 0.3 s and logs its own count with
+    the wall clock; each tick must show what the log says happened in it."""
+    name = f"ctopt_{uuid.uuid4().hex[:8]}"
+    py = named_python(tmp_path, name)
+    log = tmp_path / "log"
+    with BatchRun("processes", "--filter", f"proc.name = {name}") as run:
+        run.wait_ready()
+        _run_workload(py, """
+            import os, sys, time
+            out, n = [], 0
+            end = time.time() + 4
+            while (now := time.time()) < end:
+                for _ in range(200):
+                    os.getppid()
+                n += 200
+                out.append((now, n))
+                if int(now / 0.3) % 2:  # slow phase: CPU between calls
+                    x = 0
+                    for i in range(20000):
+                        x += i
+            with open(sys.argv[1], "w") as f:
+                f.writelines(f"{t} {c}\\n" for t, c in out)
+        """, str(log))
+        # until the process has come and gone
+        run.collect_until(lambda ticks: any(t["rows"] for t in ticks) and not ticks[-1]["rows"], settle=0)
+    points = [tuple(map(float, line.split())) for line in log.read_text().splitlines()]
+
+    def own_count(t0, t1):  # calls the workload logged between two wall times
+        inside = [c for t, c in points if t0 <= t < t1]
+        before = [c for t, c in points if t < t0]
+        return (inside[-1] - (before[-1] if before else 0)) if inside else 0
+
+    checked = 0
+    for prev, tick in zip(run.ticks, run.ticks[1:]):
+        t0, t1 = prev["ts"], tick["ts"]
+        if not tick["rows"] or t0 < points[0][0] + 0.1 or t1 > points[-1][0] - 0.1:
+            continue  # only ticks wholly inside the loop
+        got, want = tick["rows"][0]["syscalls"], own_count(t0, t1)
+        assert abs(got - want) <= 0.15 * want + 2000, (got, want)
+        checked += 1
+    assert checked >= 4

@@ -49,9 +49,15 @@ BPF_PERF_OUTPUT(events);
 
 /* Tick generation, bumped by user space at each tick. Every map that user
  * space drains is keyed by its parity: user space flips it, waits a moment
- * for programs in flight, then drains only the old parity, which no program
- * touches any more, so no update races a delete. */
+ * for programs in flight (and for busy threads handing over their cached
+ * counts of the old tick, up to LATE_FLUSH_NS after the flip), then drains
+ * only the old parity, which no program touches any more, so no update
+ * races a delete. */
 BPF_ARRAY(tick_gen, u32, 1);
+/* When user space flipped the generation (bpf_ktime_get_ns clock): it
+ * drains the old parity FLIP_GRACE_S (25 ms) later. */
+BPF_ARRAY(tick_flip_ns, u64, 1);
+#define LATE_FLUSH_NS 20000000ULL  /* until then a thread's counts of the old tick still make it */
 
 static __always_inline u32 cur_gen(void)
 {

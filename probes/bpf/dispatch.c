@@ -62,7 +62,7 @@ RAW_TRACEPOINT_PROBE(sys_exit)
         new_generation(t, id, g);
     struct run_t *r = &t->runs[run_slot(t->nr)];
     if (r->nr != t->nr) {
-        flush_slot(r, id);
+        flush_slot(r, id, g & 1);
         r->nr = t->nr;
     }
     r->calls++;

@@ -120,7 +120,7 @@ TRACEPOINT_PROBE(sched, sched_process_exit)
     /* the thread's last run of syscalls, before its task storage goes */
     struct task_sc_t *t = current_sc();
     if (t)
-        flush_runs(t, bpf_get_current_pid_tgid());
+        flush_runs(t, bpf_get_current_pid_tgid(), cur_par());
     exec_stash.delete(&tid);
     e.code = -1;
     if (e.h.tid == e.h.pid) {

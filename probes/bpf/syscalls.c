@@ -18,11 +18,11 @@ BPF_HASH(sc_stats, struct sc_key_t, struct sc_val_t, 32768);
 BPF_PROG_ARRAY(enter_progs, 1024);
 BPF_PROG_ARRAY(exit_progs, 1024);
 
-static __always_inline void flush_slot(struct run_t *r, u64 id)
+static __always_inline void flush_slot(struct run_t *r, u64 id, u32 par)
 {
     if (!r->calls)
         return;
-    struct sc_key_t k = {.pid = id >> 32, .tid = (u32)id, .nr = r->nr, .par = cur_par()};
+    struct sc_key_t k = {.pid = id >> 32, .tid = (u32)id, .nr = r->nr, .par = par};
     struct sc_val_t zero = {};
     struct sc_val_t *v = sc_stats.lookup_or_try_init(&k, &zero);
     if (v) {
@@ -37,11 +37,11 @@ static __always_inline void flush_slot(struct run_t *r, u64 id)
     r->total_ns = 0;
 }
 
-static __always_inline void flush_runs(struct task_sc_t *t, u64 id)
+static __always_inline void flush_runs(struct task_sc_t *t, u64 id, u32 par)
 {
 #pragma unroll
     for (int i = 0; i < RUN_SLOTS; i++)
-        flush_slot(&t->runs[i], id);
+        flush_slot(&t->runs[i], id, par);
 }
 
 static __always_inline u32 run_slot(u32 nr)
@@ -86,7 +86,19 @@ BPF_ARRAY(active_full, u32, 1);  /* set when the map was full: read every proces
 
 static __always_inline void new_generation(struct task_sc_t *t, u64 id, u32 g)
 {
-    flush_runs(t, id);
+    /* The cached counts belong to the thread's last generation. A thread that
+     * runs within LATE_FLUSH_NS of the flip (a busy one) hands them to the
+     * old parity, which user space drains 25 ms after the flip: its counts
+     * land in their own tick. Later (the thread was blocked) they go to the
+     * current parity and show up a tick late: the old one may be draining. */
+    u32 par = g & 1;
+    if (t->gen == g - 1) {
+        int zero = 0;
+        u64 *flip = tick_flip_ns.lookup(&zero);
+        if (flip && bpf_ktime_get_ns() - *flip < LATE_FLUSH_NS)
+            par = (g - 1) & 1;
+    }
+    flush_runs(t, id, par);
     t->gen = g;
     struct active_key_t k = {.pid = id >> 32, .par = g & 1};
     u8 one = 1;
