@@ -94,6 +94,15 @@ def median(values):
     return statistics.median(values)
 
 
+def status_bytes(pid: int, field: str) -> int:
+    """A kB field of /proc/PID/status (VmRSS, VmHWM) in bytes; 0 if absent."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()

@@ -6,15 +6,7 @@ from __future__ import annotations
 import subprocess
 import time
 
-from .common import PY, ROOT, cpu_seconds, log
-
-
-def _peak_rss(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
+from .common import PY, ROOT, cpu_seconds, log, status_bytes
 
 
 def _measure(seconds: float) -> dict:
@@ -28,7 +20,7 @@ def _measure(seconds: float) -> dict:
     while time.monotonic() < end:
         proc.stdout.readline()
     cpu = (cpu_seconds(proc.pid) - c0) / (time.monotonic() - w0) * 100
-    rss = _peak_rss(proc.pid)
+    rss = status_bytes(proc.pid, "VmHWM")
     proc.terminate()
     proc.wait()
     return {"cpu_pct": cpu, "peak_rss_bytes": rss, "first_output_s": first}

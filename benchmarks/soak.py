@@ -23,19 +23,11 @@ import threading
 import time
 import uuid
 
-from .common import PY, ROOT, build_c, cpu_seconds, log
+from .common import PY, ROOT, build_c, cpu_seconds, log, status_bytes
 from .nginx_wrk import PORT, nginx
 
 RSS_SLACK = 0.20
 WARMUP_FRACTION = 0.2  # RSS is compared with the first sample after this part of the run
-
-
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 class Load:
@@ -141,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             while time.monotonic() - t0 < duration and proc.poll() is None:
                 time.sleep(args.sample)
                 now, cpu = time.monotonic(), cpu_seconds(proc.pid)
-                samples.append((now - t0, rss_bytes(proc.pid), 100.0 * (cpu - last_cpu) / (now - last_t)))
+                samples.append((now - t0, status_bytes(proc.pid, "VmRSS"), 100.0 * (cpu - last_cpu) / (now - last_t)))
                 last_cpu, last_t = cpu, now
                 t, r, c = samples[-1]
                 log(f"  {t:6.0f}s  RSS {r / 2**20:7.1f} MiB  CPU {c:5.1f}%  ticks {ticks['n']}  lost {ticks['lost']}")
@@ -149,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             load.join()
     # after the load: a few quiet ticks, then the final RSS (pruned)
     time.sleep(5)
-    settled = rss_bytes(proc.pid)
+    settled = status_bytes(proc.pid, "VmRSS")
     proc.send_signal(2)
     try:
         rc = proc.wait(15)

@@ -126,8 +126,6 @@ def build_records(state, t: ev.Tick) -> TickRecords:
             calls += c.calls
             errors += c.errors
             total_ns += c.total_ns
-        # fd_stats, syscalls and errnos are replaced (not cleared) at the end of
-        # the tick; the fd table and threads change, so they are copied
         # the per-tick dicts are replaced (not cleared) when the tick ends, and
         # an empty one is not captured at all (it stays the process's, so it
         # fills up next tick); the fd table and threads change in place, so

@@ -37,7 +37,6 @@ class ProcSampler:
         self._sleeping: set[int] = set()  # read twice, no CPU used between
         self._kernel: set[int] = set()
         self._turn = 0
-        self.last_read = 0  # processes read at the last tick (for tests and benchmarks)
 
     def sample(self, active: Collection[int] | None) -> tuple[list[ProcSample], tuple[int, ...]]:
         """This tick's samples and every pid present. ``active`` ``None``
@@ -51,7 +50,6 @@ class ProcSampler:
             chosen = [pid for pid in pids
                       if pid not in sleeping or pid in active or pid in kernel or pid % rotate == turn]
         samples = sample(chosen, self.proc_root, threads=self.threads, kernel_threads=self._kernel)
-        self.last_read = len(chosen)
         cpu, sleeping = self._cpu, self._sleeping
         for s in samples:
             if s.tid != s.pid:

@@ -285,7 +285,11 @@ class LiveSource:
         flip_ts = time.monotonic_ns()  # the same clock as bpf_ktime_get_ns
         self._bpf["tick_flip_ns"][ctypes.c_int(0)] = ctypes.c_ulonglong(flip_ts)  # before the flip
         self._bpf["tick_gen"][ctypes.c_int(0)] = ctypes.c_uint(self._gen)
-        time.sleep(FLIP_GRACE_S)  # programs that read the old parity finish
+        # programs that read the old parity finish; the buffers are read
+        # meanwhile (what arrives after flip_ts waits for the next tick)
+        deadline = time.monotonic() + FLIP_GRACE_S
+        while (left := deadline - time.monotonic()) > 0:
+            self._bpf.perf_buffer_poll(max(1, int(left * 1000)))
         par = (self._gen - 1) & 1
         syscalls = tuple(
             ev.SyscallStat(k.pid, k.tid, names.get(k.nr, f"syscall_{k.nr}"), v.calls, v.errors, v.total_ns)

@@ -6,10 +6,12 @@ incomplete; the hint says why and what to change. Plain text, no markup.
 
 from __future__ import annotations
 
+import mmap
+
 from .format import fmt_bytes, fmt_count
 
 HINT_EVERY_S = 60.0  # at most one hint a minute: sustained loss is in the counter
-PAGE = 4096
+PAGE = mmap.PAGESIZE  # a perf buffer page
 MAX_PAGES = 1 << 14  # 64 MiB per CPU
 
 

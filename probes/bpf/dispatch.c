@@ -23,8 +23,9 @@ RAW_TRACEPOINT_PROBE(sys_enter)
     t->args.kind = 0;
     t->fd0 = -1;
     t->fd1 = -1;
+    int self = is_self();
     int dir = io_dir(nr);
-    if (dir && !is_self()) {
+    if (dir && !self) {
         struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
         u64 a0 = 0, a1 = 0;
         bpf_probe_read_kernel(&a0, sizeof(a0), &PT_REGS_PARM1(regs));
@@ -35,7 +36,7 @@ RAW_TRACEPOINT_PROBE(sys_enter)
         }
     }
     t->ts = bpf_ktime_get_ns();
-    if (is_self())
+    if (self)
         return 0;
     if (nr == NR_openat) {
         struct args3_t r = syscall_args3(ctx);
@@ -60,16 +61,17 @@ RAW_TRACEPOINT_PROBE(sys_exit)
     u32 g = cur_gen();
     if (t->gen != g)  /* woke from a call entered in an earlier tick */
         new_generation(t, id, g);
+    u32 par = g & 1;
     struct run_t *r = &t->runs[run_slot(t->nr)];
     if (r->nr != t->nr) {
-        flush_slot(r, id, g & 1);
+        flush_slot(r, id, par);
         r->nr = t->nr;
     }
     r->calls++;
     r->total_ns += delta;
     if (ret < 0 && ret >= -4095) {
         r->errors++;
-        struct errno_key_t ek = {.pid = id >> 32, .nr = t->nr, .err = (s32)-ret, .par = cur_par()};
+        struct errno_key_t ek = {.pid = id >> 32, .nr = t->nr, .err = (s32)-ret, .par = par};
         u64 one = 0;
         u64 *c = errno_stats.lookup_or_try_init(&ek, &one);
         if (c)
@@ -79,12 +81,12 @@ RAW_TRACEPOINT_PROBE(sys_exit)
     } else if (ret > 0 && t->fd0 >= 0) {
         int dir = io_dir(t->nr);
         if (dir == 1)
-            add_io(id >> 32, t->fd0, ret, 0);
+            add_io(id >> 32, t->fd0, ret, 0, par);
         else if (dir == 2)
-            add_io(id >> 32, t->fd0, 0, ret);
+            add_io(id >> 32, t->fd0, 0, ret, par);
         else if (dir == 3) {
-            add_io(id >> 32, t->fd0, 0, ret);  /* sendfile(out_fd, in_fd, ...) */
-            add_io(id >> 32, t->fd1, ret, 0);
+            add_io(id >> 32, t->fd0, 0, ret, par);  /* sendfile(out_fd, in_fd, ...) */
+            add_io(id >> 32, t->fd1, ret, 0, par);
         }
     }
     u32 kind = t->args.kind;

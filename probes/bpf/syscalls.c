@@ -110,9 +110,9 @@ static __always_inline void new_generation(struct task_sc_t *t, u64 id, u32 g)
     }
 }
 
-static __always_inline void add_io(u32 pid, s32 fd, u64 r, u64 w)
+static __always_inline void add_io(u32 pid, s32 fd, u64 r, u64 w, u32 par)
 {
-    struct fd_key_t k = {.pid = pid, .fd = fd, .par = cur_par()};
+    struct fd_key_t k = {.pid = pid, .fd = fd, .par = par};
     struct fdio_t zero = {};
     struct fdio_t *v = fdio.lookup_or_try_init(&k, &zero);
     if (!v) {
