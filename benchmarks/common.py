@@ -27,7 +27,7 @@ RAW_TRACEPOINT_PROBE(sys_exit) { return 0; }
 _LOADER = """
 import sys, time
 sys.path.insert(0, {root!r})
-from probes import environment
+from ctop_ebpf.probes import environment
 environment.ensure_kernel_headers()
 from bcc import BPF
 b = BPF(text=sys.stdin.read())

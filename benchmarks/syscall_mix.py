@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import subprocess
 
-from .common import FLOOR_TP, ROOT, bpf_program, build_c, ctop_batch, log, median, nothing
+from .common import (
+    FLOOR_TP,
+    ROOT,
+    bpf_program,
+    build_c,
+    ctop_batch,
+    log,
+    median,
+    nothing,
+)
 
 KINDS = {"null": 1_000_000, "read": 600_000, "openclose": 150_000, "openreadclose": 120_000}
 

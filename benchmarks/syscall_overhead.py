@@ -7,7 +7,16 @@ from __future__ import annotations
 
 import subprocess
 
-from .common import FLOOR_RAW, FLOOR_TP, bpf_program, build_c, ctop_batch, log, median, nothing
+from .common import (
+    FLOOR_RAW,
+    FLOOR_TP,
+    bpf_program,
+    build_c,
+    ctop_batch,
+    log,
+    median,
+    nothing,
+)
 
 CALLS = 3_000_000
 

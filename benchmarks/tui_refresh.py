@@ -30,12 +30,12 @@ import gc
 import statistics
 import time
 
-from model import events as ev
-from model.state import SystemState
-from model.gc_policy import configure_gc
-from tui.app import CtopApp
-from tui.scenario import demo_host, tick
-from views import engine
+from ctop_ebpf.gc_policy import configure_gc
+from ctop_ebpf.model import events as ev
+from ctop_ebpf.model.state import SystemState
+from ctop_ebpf.tui.app import CtopApp
+from ctop_ebpf.views import engine
+from tests.scenario import demo_host, tick
 
 GOAL_MS = 50.0
 
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--churn", type=int, default=50, help="processes replaced per tick")
     p.add_argument("--gc", default="", metavar="T0,T1,T2",
                    help="gc.set_threshold for the run (default: what the app sets, "
-                        "model.gc_policy); 700,10,10 is Python's default")
+                        "ctop_ebpf/gc_policy.py); 700,10,10 is Python's default")
     args = p.parse_args(argv)
     if args.gc:
         gc.set_threshold(*(int(x) for x in args.gc.split(",")))

@@ -8,13 +8,13 @@ import signal
 import sys
 import time
 
-from model.capture import CaptureError
-from model.gc_policy import configure_gc
-from model.source import run_pipeline
-from probes.errors import ProbeError
-from views import engine
-from views.loss import HINT_EVERY_S, loss_hint
-from views.output import json_line, text_table
+from ctop_ebpf.capture.format import CaptureError
+from ctop_ebpf.gc_policy import configure_gc
+from ctop_ebpf.model.source import run_pipeline
+from ctop_ebpf.probes.errors import ProbeError
+from ctop_ebpf.views import engine
+from ctop_ebpf.views.loss import HINT_EVERY_S, loss_hint
+from ctop_ebpf.views.output import json_line, text_table
 
 from .session import Session, UsageError
 

@@ -51,7 +51,7 @@ def power_of_two(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from views.catalogue import VIEWS_BY_ID  # noqa: PLC0415
+    from ctop_ebpf.views.catalogue import VIEWS_BY_ID  # noqa: PLC0415
 
     p = argparse.ArgumentParser(
         prog="ctop-ebpf",
@@ -93,17 +93,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list_views:
-        from views.catalogue import format_view_list  # noqa: PLC0415
+        from ctop_ebpf.views.catalogue import format_view_list  # noqa: PLC0415
 
         print(format_view_list())
         return EXIT_OK
     if args.list_fields:
-        from views.fields import format_field_list  # noqa: PLC0415
+        from ctop_ebpf.views.fields import format_field_list  # noqa: PLC0415
 
         sys.stdout.write(format_field_list())
         return EXIT_OK
     if args.dump_probes:
-        from probes import loader  # noqa: PLC0415
+        from ctop_ebpf.probes import loader  # noqa: PLC0415
 
         print(loader.build_text(loader.default_defines()), end="")
         return EXIT_OK

@@ -18,8 +18,9 @@ from __future__ import annotations
 import os
 import sys
 
-from model.gc_policy import configure_gc
-from model.hostinfo import HostInfo, HostSampler
+from ctop_ebpf.gc_policy import configure_gc
+from ctop_ebpf.model.host import HostInfo
+from ctop_ebpf.probes.procfs.host import HostSampler
 
 from .session import Session, UsageError
 
@@ -65,7 +66,7 @@ def replay_host(session: Session):
 
 def build_app(session: Session, source=None, host=None):
     """The app for ``session``; ``source`` (an EventSource or factory) replaces the live one."""
-    from tui.app import CtopApp  # noqa: PLC0415 - Textual is only loaded for the TUI
+    from ctop_ebpf.tui.app import CtopApp  # noqa: PLC0415 - Textual is only loaded for the TUI
 
     if host is None:
         host = replay_host(session) if session.read else HostSampler()
@@ -101,6 +102,6 @@ def run_tui(session: Session, source=None) -> int:
 
 
 def printable_lines(text: str) -> str:
-    from views.safe_text import printable  # noqa: PLC0415
+    from ctop_ebpf.views.safe_text import printable  # noqa: PLC0415
 
     return "\n".join(printable(line) for line in text.splitlines())

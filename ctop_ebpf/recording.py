@@ -1,15 +1,17 @@
 """--write and --read: the capture writer and the replay source, as the CLI opens them.
 
 Any failure to open a capture becomes a UsageError (exit 2, one line on stderr).
-Importing this module loads neither bcc nor the probes.
+Importing this module loads no bcc (only the host's passwd reader).
 """
 
 from __future__ import annotations
 
 import sys
 
-from model.capture import CaptureError, CaptureWriter, RecordingSource
-from model.replay import ReplaySource
+from ctop_ebpf.capture.format import CaptureError
+from ctop_ebpf.capture.replay import ReplaySource
+from ctop_ebpf.capture.writer import CaptureWriter, RecordingSource
+from ctop_ebpf.probes.procfs.users import user_name
 
 from . import __version__
 from .session import UsageError
@@ -31,8 +33,8 @@ def open_writer(path: str, *, force: bool = False, interval_s: float = 0.0) -> C
     """Create the capture file (mode 0600); UsageError if it exists (without force) or
     cannot be created."""
     try:
-        return CaptureWriter.create(path, tool_version=__version__, force=force,
-                                    interval_s=interval_s)
+        return CaptureWriter.create(path, tool_version=__version__, user_name=user_name,
+                                    force=force, interval_s=interval_s)
     except CaptureError as exc:
         raise UsageError(str(exc)) from None
 

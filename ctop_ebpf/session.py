@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from views import engine
-from views.catalogue import VIEWS_BY_ID, get_view
-from views.filter import FilterError
-from views.spec import View
+from ctop_ebpf.views import engine
+from ctop_ebpf.views.catalogue import VIEWS_BY_ID, get_view
+from ctop_ebpf.views.filter import FilterError
+from ctop_ebpf.views.spec import View
 
 
 class UsageError(Exception):
@@ -83,13 +83,13 @@ class Session:
         if writer is None and self.write:
             writer = recording.open_writer(self.write, force=self.force, interval_s=self.delay)
         try:
-            from model.containers import ContainerDirectory  # noqa: PLC0415
-            from probes.live import LiveSource  # noqa: PLC0415
+            from ctop_ebpf.probes.containers.directory import ContainerDirectory  # noqa: PLC0415
+            from ctop_ebpf.probes.live import LiveSource  # noqa: PLC0415
 
             containers = ContainerDirectory(docker_enabled=self.docker)
             scope = None
             if push_filter and writer is None:
-                from views.pushdown import kernel_scope  # noqa: PLC0415
+                from ctop_ebpf.views.pushdown import kernel_scope  # noqa: PLC0415
 
                 scope = kernel_scope(self.query)
             live = LiveSource(self.delay, buffer_pages=self.buffer_pages, containers=containers,
@@ -108,7 +108,7 @@ class Session:
         replay = self.extra.get("active_replay")
         if replay is not None:
             return replay.user_name(uid)
-        from model.procfs import user_name  # noqa: PLC0415
+        from ctop_ebpf.probes.procfs import user_name  # noqa: PLC0415
 
         return user_name(uid)
 
@@ -118,9 +118,9 @@ class Session:
         Can be called before the source is built (``state_factory=session.make_state``):
         names are looked up when a tick is rendered.
         """
-        from model.state import SystemState  # noqa: PLC0415
+        from ctop_ebpf.model.state import SystemState  # noqa: PLC0415
 
-        return SystemState(user_name=self.user_name) if self.read else SystemState()
+        return SystemState(user_name=self.user_name)
 
     def preflight(self) -> None:
         """Fail fast before any work starts: missing privilege (ProbeError, exit 3), then
@@ -136,7 +136,7 @@ class Session:
             if "replay" not in self.extra:
                 self.extra["replay"] = recording.open_replay(self.read)
             return
-        from probes import environment  # noqa: PLC0415
+        from ctop_ebpf.probes import environment  # noqa: PLC0415
 
         environment.check_privileges()
         if self.write and "writer" not in self.extra:

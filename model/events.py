@@ -12,7 +12,7 @@ to show them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +245,7 @@ class Tick:
     closes: tuple[tuple[int, int], ...] = ()  # (pid, fd) closed, folded in the kernel;
     # applied after fdio so the fd's last bytes still find its path
     present: tuple[int, ...] = ()  # every pid in /proc when samples were read, if
-    # samples holds only some of them (model/sampler.py); () = samples has every process
+    # samples holds only some of them (probes/procfs/sampler.py); () = samples has every process
 
 
 Event = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from dataclasses import dataclass
 
@@ -10,6 +11,22 @@ SOCK_STREAM, SOCK_DGRAM = socket.SOCK_STREAM, socket.SOCK_DGRAM
 
 FILE_KINDS = ("file", "directory")
 NET_KINDS = ("ipv4", "ipv6")
+
+
+def unix_path(name: str | bytes) -> str:
+    """A unix socket address as /proc/net/unix and ss print it: the path, or
+    ``@name`` for the abstract namespace, its NUL bytes shown as ``@``.
+
+    ``name`` is what getsockname gives (str for a path, bytes for an abstract
+    name) or the raw ``sun_path`` bytes a probe copied (NUL padding after the
+    name is dropped). Every other byte is kept (surrogateescape).
+    """
+    if isinstance(name, str):
+        return name
+    if name[:1] == b"\0":
+        return "@" + os.fsdecode(name[1:].rstrip(b"\0").replace(b"\0", b"@"))
+    end = name.find(b"\0")
+    return os.fsdecode(name if end < 0 else name[:end])
 
 
 def endpoint(addr: str, port: int) -> str:

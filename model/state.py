@@ -9,11 +9,11 @@ Plain Python: no bcc, no Textual; driven by any EventSource.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import events as ev
 from .fdtable import FdCounters, FdInfo, endpoint, kind_for_family, proto_for
-from .procfs import user_name as _default_user_name
 from .records import build_records, errname
 
 HOST = "host"
@@ -128,7 +128,9 @@ class TickStats:
 class SystemState:
     """Everything known about the watched host, updated event by event."""
 
-    def __init__(self, user_name=_default_user_name) -> None:
+    def __init__(self, user_name: Callable[[int], str] = str) -> None:
+        """``user_name(uid)`` names users (the host's passwd live, the
+        recording host's on a replay); by default the uid as text."""
         self.processes: dict[int, Process] = {}
         self.containers: dict[str, Container] = {HOST: Container(HOST, runtime="", name=HOST)}
         self.user_name = user_name

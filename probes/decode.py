@@ -12,7 +12,8 @@ import socket
 import struct
 from typing import NamedTuple
 
-from model import events as ev
+from ctop_ebpf.model import events as ev
+from ctop_ebpf.model.fdtable import unix_path
 
 EV_FORK, EV_EXEC, EV_EXIT, EV_OPEN, EV_CLOSE, EV_DUP, EV_PIPE, EV_SOCKET, EV_SOCK = range(1, 10)
 
@@ -129,17 +130,10 @@ class Decoder:
                     ts, pid, tid, SOCK_OPS.get(op, "?"), fd, result, family,
                     _addr(family, laddr) if lport or any(laddr) else "", socket.ntohs(lport),
                     _addr(family, raddr) if rport or any(raddr) else "", socket.ntohs(rport),
-                    _unix_path(path) if family == socket.AF_UNIX else "",
+                    unix_path(path) if family == socket.AF_UNIX else "",
                 )
         except struct.error:
             pass
         self.bad += 1
         return None
 
-
-def _unix_path(raw: bytes) -> str:
-    if raw[:1] == b"\0":  # abstract namespace: shown with a leading @ like ss does
-        rest = raw[1:]
-        end = rest.find(b"\0")
-        return "@" + os.fsdecode(rest if end < 0 else rest[:end])
-    return cstr(raw)

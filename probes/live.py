@@ -20,9 +20,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from model import events as ev
-from model import procfs
-from model.sampler import ProcSampler
+from ctop_ebpf.model import events as ev
+from ctop_ebpf.probes import procfs
+from ctop_ebpf.probes.procfs.sampler import ProcSampler
 
 from . import loader
 from .decode import AT_FDCWD, Decoder, Flush, OpenRaw

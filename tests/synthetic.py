@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from model import events as ev
+from ctop_ebpf.model import events as ev
 
 T0 = 1_000_000_000_000
 

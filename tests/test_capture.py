@@ -24,20 +24,26 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model import capture
-from model import events as ev
-from model.capture import (
-    FORMAT_VERSION, MAGIC, CaptureError, CaptureReader, CaptureWriteError, CaptureWriter,
-    RecordingSource, UserNames, read_events,
+from ctop_ebpf.capture import format as capture
+from ctop_ebpf.capture import reader
+from ctop_ebpf.capture.format import (
+    FORMAT_VERSION,
+    MAGIC,
+    CaptureError,
+    CaptureWriteError,
+    UserNames,
 )
-from model.replay import ReplaySource
-from model.source import SyntheticSource, run_pipeline
-from model.state import SystemState
+from ctop_ebpf.capture.reader import CaptureReader, read_events
+from ctop_ebpf.capture.replay import ReplaySource
+from ctop_ebpf.capture.writer import CaptureWriter, RecordingSource
+from ctop_ebpf.model import events as ev
+from ctop_ebpf.model.source import SyntheticSource, run_pipeline
+from ctop_ebpf.model.state import SystemState
+from ctop_ebpf.views import engine
+from ctop_ebpf.views.catalogue import VIEWS_BY_ID
+from ctop_ebpf.views.output import json_line, text_table
 from tests.batch_run import ROOT
 from tests.synthetic import T0, snapshot, tick
-from views import engine
-from views.catalogue import VIEWS_BY_ID
-from views.output import json_line, text_table
 
 DEMO = ROOT / "tests" / "data" / "demo.ctop"
 CLI = [sys.executable, "-m", "ctop_ebpf"]
@@ -367,7 +373,7 @@ def test_disk_full_while_recording_raises_and_keeps_what_was_written(tmp_path, m
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real_write(fd, data)
 
-    monkeypatch.setattr(capture.os, "write", full)
+    monkeypatch.setattr(os, "write", full)
     with pytest.raises(CaptureWriteError, match="No space left on device"):
         for b in workload_batches(3, start=10)[1:]:
             w.write_batch(b)
@@ -390,12 +396,12 @@ def good_capture(tmp_path, n=5) -> Path:
 
 def frame_offsets(path) -> list[int]:
     data = Path(path).read_bytes()
-    _, _, hlen = capture._PREFIX.unpack_from(data)
-    pos = capture._PREFIX.size + hlen + 4
+    _, _, hlen = capture.PREFIX.unpack_from(data)
+    pos = capture.PREFIX.size + hlen + 4
     out = []
     while pos < len(data):
         out.append(pos)
-        length, _ = capture._FRAME.unpack_from(data, pos)
+        length, _ = capture.FRAME.unpack_from(data, pos)
         pos += 8 + length
     assert pos == len(data)
     return out
@@ -417,7 +423,7 @@ def test_a_truncated_capture_replays_to_the_last_complete_tick(tmp_path):
 
 
 def _frame_end(data, offset):
-    return offset + 8 + capture._FRAME.unpack_from(data, offset)[0]
+    return offset + 8 + capture.FRAME.unpack_from(data, offset)[0]
 
 
 def test_a_zero_filled_tail_counts_as_a_cut(tmp_path):
@@ -539,11 +545,11 @@ def test_fuzz_reader_with_well_framed_garbage_records(tmp_path, records):
 def _framed(lines: bytes) -> bytes:
     header = json.dumps({"magic": "ctop-ebpf capture", "format": FORMAT_VERSION, "tool_version": "t",
                          "host": "h", "kernel": "k", "start_wall": 0.0,
-                         "schema": capture._SCHEMA}).encode()
+                         "schema": capture.SCHEMA}).encode()
     payload = zlib.compress(lines)
-    return (capture._PREFIX.pack(MAGIC, FORMAT_VERSION, len(header)) + header
-            + capture._CRC.pack(zlib.crc32(header))
-            + capture._FRAME.pack(len(payload), zlib.crc32(payload)) + payload)
+    return (capture.PREFIX.pack(MAGIC, FORMAT_VERSION, len(header)) + header
+            + capture.CRC.pack(zlib.crc32(header))
+            + capture.FRAME.pack(len(payload), zlib.crc32(payload)) + payload)
 
 
 def test_lone_surrogates_outside_escaped_bytes_are_rejected(tmp_path):
@@ -556,7 +562,7 @@ def test_lone_surrogates_outside_escaped_bytes_are_rejected(tmp_path):
 
 
 def test_a_decompression_bomb_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(capture, "MAX_RECORD", 1 << 20)
+    monkeypatch.setattr(reader, "MAX_RECORD", 1 << 20)
     path = tmp_path / "bomb.ctop"
     path.write_bytes(_framed(b"[" + b" " * (4 << 20)))
     with pytest.raises(CaptureError, match="longer than"), CaptureReader(str(path)) as r:
@@ -664,7 +670,7 @@ async def test_aclose_stops_a_paced_replay(tmp_path):
 async def test_recording_source_tees_every_batch_and_finalises_on_close(tmp_path):
     path = tmp_path / "c.ctop"
     batches = workload_batches(3)
-    w = CaptureWriter.create(str(path), tool_version="t")
+    w = CaptureWriter.create(str(path), tool_version="t", user_name=str)
     src = RecordingSource(SyntheticSource(batches), w)
     await run_pipeline(src, SystemState(), lambda r: None)
     assert w.closed
@@ -682,7 +688,7 @@ async def test_recording_source_removes_the_file_when_the_source_fails_at_start(
             pass
 
     path = tmp_path / "c.ctop"
-    src = RecordingSource(Failing(), CaptureWriter.create(str(path), tool_version="t"))
+    src = RecordingSource(Failing(), CaptureWriter.create(str(path), tool_version="t", user_name=str))
     with pytest.raises(RuntimeError):
         await run_pipeline(src, SystemState(), lambda r: None)
     assert not path.exists()
@@ -694,16 +700,16 @@ async def test_recording_source_removes_the_file_when_the_source_fails_at_start(
 def test_write_to_an_unwritable_path_fails_before_probes_attach(tmp_path, monkeypatch, capsys):
     """In-process: privilege check passed, the file cannot be made: exit 2, no LiveSource."""
     from ctop_ebpf import cli as cli_mod
-    from probes import environment
+    from ctop_ebpf.probes import environment
 
     monkeypatch.setattr(environment, "check_privileges", lambda: None)
-    import probes.live
+    from ctop_ebpf.probes import live
 
     def boom(*a, **k):
         raise AssertionError("probes must not be touched")
 
-    monkeypatch.setattr(probes.live, "LiveSource", boom)
-    monkeypatch.setattr(probes.live.loader, "load", boom)
+    monkeypatch.setattr(live, "LiveSource", boom)
+    monkeypatch.setattr(live.loader, "load", boom)
     existing = tmp_path / "exists.ctop"
     existing.write_text("x")
     for target, needle in ((tmp_path / "no" / "dir" / "c.ctop", "cannot create capture file"),
@@ -763,7 +769,7 @@ def _replay_guard_script(path: str, view: str) -> str:
         from ctop_ebpf.cli import main
         rc = main(["--batch", "--output", "json", "--view", {view!r}, "--read", {path!r}])
         loaded = sorted(m for m in sys.modules if m == "bcc" and sys.modules[m] is not None
-                        or m in ("probes.live", "probes.loader", "probes.environment"))
+                        or m in ("ctop_ebpf.probes.live", "ctop_ebpf.probes.loader", "ctop_ebpf.probes.environment"))
         assert not loaded, loaded
         sys.exit(rc)
     """)

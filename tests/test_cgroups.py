@@ -2,10 +2,14 @@
 
 import pytest
 
-from model.cgroups import (
-    ContainerRef, container_at, parse_cgroup, parse_cgroup_path, systemd_unescape,
+from ctop_ebpf.probes.containers.cgroups import (
+    ContainerRef,
+    container_at,
+    parse_cgroup,
+    parse_cgroup_path,
+    systemd_unescape,
 )
-from tests.data.cgroup_samples import D, PATHS, SAMPLES
+from tests.data.cgroup_samples import PATHS, SAMPLES, D
 
 
 @pytest.mark.parametrize("desc,text,cid,runtime", SAMPLES, ids=[s[0] for s in SAMPLES])

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from probes import environment, loader
+from ctop_ebpf.probes import environment, loader
 from tests.batch_run import ROOT
 
 

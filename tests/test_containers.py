@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from model.cgroups import ContainerRef
-from model.containers import ContainerDirectory, labels_get
-from model.events import ContainerInfo
+from ctop_ebpf.model.events import ContainerInfo
+from ctop_ebpf.probes.containers.cgroups import ContainerRef
+from ctop_ebpf.probes.containers.directory import ContainerDirectory, labels_get
 from tests.data.cgroup_samples import C, D, K, P
 
 pytest_plugins = ["tests.conftest_docker"]  # harmless if tests/conftest.py loads it too

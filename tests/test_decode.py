@@ -8,8 +8,8 @@ import struct
 
 import pytest
 
-from model import events as ev
-from probes import decode as d
+from ctop_ebpf.model import events as ev
+from ctop_ebpf.probes import decode as d
 
 
 def hdr(etype: int, pid: int = 10, tid: int = 11, comm: bytes = b"cat") -> bytes:
@@ -57,7 +57,7 @@ def test_short_or_unknown_samples_count_as_bad():
 @pytest.mark.kernel
 @pytest.mark.usefixtures("kernel")
 def test_layouts_match_the_compiled_structs():
-    from probes import loader
+    from ctop_ebpf.probes import loader
 
     bpf = loader.load()
     try:

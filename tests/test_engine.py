@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from model import events as ev
-from model.state import SystemState
+from ctop_ebpf.model import events as ev
+from ctop_ebpf.model.state import SystemState
+from ctop_ebpf.views import engine
+from ctop_ebpf.views.catalogue import VIEWS, VIEWS_BY_ID, format_view_list, get_view
+from ctop_ebpf.views.filter import parse
 from tests.synthetic import T0, snapshot, tick, users
-from views import engine
-from views.catalogue import VIEWS, VIEWS_BY_ID, format_view_list, get_view
-from views.filter import parse
 
 WEB = "b" * 64
 

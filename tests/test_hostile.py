@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from ctop_ebpf.views.filter import quote_value
 from tests.batch_run import CTOP, ROOT, BatchRun
-from views.filter import quote_value
 
 pytestmark = pytest.mark.kernel
 

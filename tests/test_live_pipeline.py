@@ -190,7 +190,7 @@ def test_exec_storm_every_exec_is_seen(tmp_path):
 
 def test_cpu_of_a_process_that_wakes_and_spins_without_syscalls(tmp_path):
     """/proc stat of sleeping processes is read only now and then
-    (model/sampler.py): a process that sleeps, then wakes and burns CPU
+    (probes/procfs/sampler.py): a process that sleeps, then wakes and burns CPU
     without a single syscall must still show its CPU from the next tick."""
     name = f"ctopt_{uuid.uuid4().hex[:8]}"
     py = named_python(tmp_path, name)

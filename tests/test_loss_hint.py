@@ -1,6 +1,6 @@
 """views.loss: the hint shown when a tick lost events."""
 
-from views.loss import MAX_PAGES, loss_hint
+from ctop_ebpf.views.loss import MAX_PAGES, loss_hint
 
 
 def test_live_hint_names_a_larger_buffer_and_the_current_size():

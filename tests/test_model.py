@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from model import events as ev
-from model.state import SystemState
+from ctop_ebpf.model import events as ev
+from ctop_ebpf.model.state import SystemState
 from tests.synthetic import T0, snapshot, tick, users
 
 WEB = "a" * 64
@@ -210,7 +210,7 @@ def test_a_ticks_records_do_not_change_when_later_events_arrive():
     assert recs.syscalls == [] and recs.errnos == []
 
 
-# ---- partial /proc samples (model/sampler.py): Tick.present ----
+# ---- partial /proc samples (probes/procfs/sampler.py): Tick.present ----
 
 def test_process_not_read_is_idle_and_cpu_is_spread_over_the_time_since_its_last_read():
     s = state_with(snapshot(10, "spinner"), snapshot(11, "sleeper"))

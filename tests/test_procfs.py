@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from model import procfs
-from model.events import FdSnapshot, ProcSample
-from model.procfs import SockInfo
+from ctop_ebpf.model.events import FdSnapshot, ProcSample
+from ctop_ebpf.probes import procfs
+from ctop_ebpf.probes.procfs import SockInfo
 
 # ---------------------------------------------------------------------------
 # A fake /proc tree
@@ -562,7 +562,7 @@ def test_real_lookup_socket_agrees_with_tables(tmp_path: Path,
         def no_tables(path: str) -> bytes:
             raise AssertionError(f"the fast path read {path}")
 
-        monkeypatch.setattr(procfs, "_read_table", no_tables)
+        monkeypatch.setattr(procfs.sockets, "read_table", no_tables)
         fast = [procfs.lookup_socket(pid, s.fileno()) for s in socks]
         monkeypatch.undo()
         for s, f, t in zip(socks, fast, slow):

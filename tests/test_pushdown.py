@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from views.filter import parse
-from views.pushdown import KernelScope, kernel_scope
+from ctop_ebpf.views.filter import parse
+from ctop_ebpf.views.pushdown import KernelScope, kernel_scope
 
 
 @pytest.mark.parametrize("text,scope", [
@@ -34,8 +34,8 @@ def test_anything_else_watches_everything(text):
 @pytest.mark.kernel
 @pytest.mark.usefixtures("kernel")
 def test_pid_scope_skips_other_processes_in_the_kernel():
-    from model import events as ev
-    from probes.live import LiveSource
+    from ctop_ebpf.model import events as ev
+    from ctop_ebpf.probes.live import LiveSource
 
     # each waits for a line on stdin, so the probes are attached before it works
     loop = "import os, sys\nsys.stdin.readline()\nfor _ in range(20000): os.getppid()"

@@ -1,11 +1,11 @@
-"""model.sampler: which processes' /proc stat are read at a tick, on a fake /proc."""
+"""probes/procfs/sampler.py: which processes' /proc stat are read at a tick, on a fake /proc."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from model import procfs
-from model.sampler import ProcSampler
+from ctop_ebpf.probes import procfs
+from ctop_ebpf.probes.procfs.sampler import ProcSampler
 from tests.test_procfs import stat_line, write
 
 NS = 1_000_000_000 // procfs.CLK_TCK

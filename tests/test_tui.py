@@ -11,10 +11,14 @@ import time
 import pytest
 from textual.widgets import DataTable, OptionList
 
-from model import events as ev
-from probes.errors import PrivilegeError
-from tui.app import CtopApp
-from tui.scenario import (
+from ctop_ebpf.model import events as ev
+from ctop_ebpf.probes.errors import PrivilegeError
+from ctop_ebpf.tui.app import CtopApp
+from ctop_ebpf.tui.screens.confirm import ConfirmScreen
+from ctop_ebpf.tui.screens.help import HelpScreen
+from ctop_ebpf.tui.screens.pickers import Picker
+from ctop_ebpf.tui.screens.startup import ErrorScreen, StartupScreen
+from tests.scenario import (
     HOSTILE_COMM,
     ManualSource,
     cid,
@@ -23,10 +27,6 @@ from tui.scenario import (
     demo_state,
     tick,
 )
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.help import HelpScreen
-from tui.screens.pickers import Picker
-from tui.screens.startup import ErrorScreen, StartupScreen
 
 SIZE = (160, 40)
 
@@ -203,7 +203,7 @@ async def test_number_keys_switch_views_keeping_the_context():
 
 
 async def test_view_picker_lists_every_view():
-    from views.catalogue import VIEWS
+    from ctop_ebpf.views.catalogue import VIEWS
 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -679,8 +679,8 @@ async def test_container_actions_are_offered_on_containers_and_confirmed():
 
 
 async def test_help_lists_every_key():
-    from tui.keys import KEY_DOCS, KEYS
-    from tui.screens.main import MainScreen
+    from ctop_ebpf.tui.keys import KEY_DOCS, KEYS
+    from ctop_ebpf.tui.screens.main import MainScreen
 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -3,9 +3,9 @@ removed while the user is drilled into it."""
 
 from __future__ import annotations
 
-from model import events as ev
+from ctop_ebpf.model import events as ev
+from tests.scenario import ManualSource, tick
 from tests.test_tui import column, make_app, wait_for
-from tui.scenario import ManualSource, tick
 
 WEB = "c" * 64
 

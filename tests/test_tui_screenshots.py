@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tui import screenshots
+from tests import screenshots
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from tui.app import CtopApp
-from tui.scenario import demo_host, demo_source, demo_state
+from ctop_ebpf.tui.app import CtopApp
+from tests.scenario import demo_host, demo_source, demo_state
 
 SIZE = (160, 36)
 
@@ -85,7 +85,7 @@ def test_view_picker(snap_compare):
 
 
 def test_error_screen(snap_compare):
-    from probes.errors import KernelHeadersError
+    from ctop_ebpf.probes.errors import KernelHeadersError
 
     def factory(progress):
         raise KernelHeadersError(

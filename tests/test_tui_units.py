@@ -9,15 +9,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.hostinfo import HostSampler, parse_meminfo, parse_stat_cpu, parse_uptime
-from tui.actions import ActionError, ActionRunner, actions_for, pid_column
-from tui.cells import Cell, cell_text, display_width, header_text
-from tui.navigation import Navigator, crumb_label, default_desc, row_title
-from views import engine
-from views.catalogue import VIEWS, get_view
-from views.engine import Row
-from views.filter import FilterError
-from views.spec import Column
+from ctop_ebpf.probes.procfs.host import (
+    HostSampler,
+    parse_meminfo,
+    parse_stat_cpu,
+    parse_uptime,
+)
+from ctop_ebpf.tui.actions import ActionError, ActionRunner, actions_for, pid_column
+from ctop_ebpf.tui.cells import Cell, cell_text, display_width, header_text
+from ctop_ebpf.tui.navigation import Navigator, crumb_label, default_desc, row_title
+from ctop_ebpf.views import engine
+from ctop_ebpf.views.catalogue import VIEWS, get_view
+from ctop_ebpf.views.engine import Row
+from ctop_ebpf.views.filter import FilterError
+from ctop_ebpf.views.spec import Column
 
 # ---- navigation -------------------------------------------------------------
 
@@ -255,7 +260,7 @@ def test_one_record_groups_aggregate_like_many(records):
 async def test_view_table_storage_stays_consistent_through_random_refreshes():
     from textual.app import App
 
-    from tui.widgets.table import ViewTable
+    from ctop_ebpf.tui.widgets.table import ViewTable
 
     class TableApp(App):
         def compose(self):
@@ -297,7 +302,7 @@ def test_every_view_has_columns_the_table_can_show():
 
 
 def test_sparkline_scales_from_zero_newest_right():
-    from tui.widgets.history import spark_text
+    from ctop_ebpf.tui.widgets.history import spark_text
 
     assert spark_text([0.0, 0.0], width=4).plain == "  ▁▁"
     assert spark_text([1.0, 2.0, 4.0], width=3).plain == "▃▅█"

@@ -10,7 +10,7 @@ navigation.py   the drill-down stack (plain Python)
 cells.py        safe, fixed-width cells (views.safe_text.printable, never markup)
 actions.py      signals (os.kill) and container stop/restart (Docker SDK)
 keys.py         every key, for the help screen
-scenario.py     a deterministic synthetic system for tests and demos
-screenshots.py  ``make screenshots``
 ctop.tcss       layout and theme
+
+(The synthetic scenario of the TUI tests and ``make screenshots`` live in tests/.)
 """

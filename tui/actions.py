@@ -12,8 +12,8 @@ import os
 import signal
 from dataclasses import dataclass
 
-from views.safe_text import printable
-from views.spec import View
+from ctop_ebpf.views.safe_text import printable
+from ctop_ebpf.views.spec import View
 
 SIGNALS = ("TERM", "KILL", "INT", "HUP", "STOP", "CONT")
 CONTAINER_OPS = ("stop", "restart")

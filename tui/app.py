@@ -26,16 +26,22 @@ from textual import on, work
 from textual.app import App
 from textual.worker import Worker
 
-from model.hostinfo import HostInfo
-from model.source import EventSource, run_pipeline
-from model.state import SystemState
-from views.catalogue import get_view
-from views.loss import HINT_EVERY_S, loss_hint
-from views.safe_text import printable
-from views.spec import View
+from ctop_ebpf.model.host import HostInfo
+from ctop_ebpf.model.source import EventSource, run_pipeline
+from ctop_ebpf.model.state import SystemState
+from ctop_ebpf.views.catalogue import get_view
+from ctop_ebpf.views.loss import HINT_EVERY_S, loss_hint
+from ctop_ebpf.views.safe_text import printable
+from ctop_ebpf.views.spec import View
 
 from .actions import Action, ActionError, ActionRunner
-from .messages import SourceEnded, SourceFailed, SourceProgress, SourceWarning, TickArrived
+from .messages import (
+    SourceEnded,
+    SourceFailed,
+    SourceProgress,
+    SourceWarning,
+    TickArrived,
+)
 from .navigation import Navigator
 from .screens.main import MainScreen
 from .screens.startup import ErrorScreen, StartupScreen

@@ -13,10 +13,9 @@ from __future__ import annotations
 from rich.measure import Measurement
 from rich.text import Text
 
-from views.format import format_value
-from views.safe_text import printable
-from views.spec import Column
-
+from ctop_ebpf.views.format import format_value
+from ctop_ebpf.views.safe_text import printable
+from ctop_ebpf.views.spec import Column
 
 RATE_SUFFIX = 2  # counters are shown per second: room for "/s"
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from views import engine
-from views import filter as flt
-from views.catalogue import VIEWS_BY_ID
-from views.safe_text import printable
-from views.spec import View
+from ctop_ebpf.views import engine
+from ctop_ebpf.views import filter as flt
+from ctop_ebpf.views.catalogue import VIEWS_BY_ID
+from ctop_ebpf.views.safe_text import printable
+from ctop_ebpf.views.spec import View
 
 CRUMB_LIMIT = 32  # characters of one breadcrumb label
 

@@ -2,7 +2,7 @@
 
 A *record* handed to a filter is a plain mapping from these field names to
 values (``str``, ``int``, ``bool``).  A field that does not apply to a record
-is simply absent (or ``None``): see :mod:`views.filter` for what comparisons
+is simply absent (or ``None``): see :mod:`ctop_ebpf.views.filter` for what comparisons
 do then.
 
 Each field has

@@ -75,7 +75,7 @@ static __always_inline int io_dir(u32 nr)
 
 /* Processes that made a syscall in a tick: user space reads the /proc stat
  * of these (and of the processes that used CPU at their last read) every
- * tick, and of the others only now and then (model/sampler.py). Written once
+ * tick, and of the others only now and then (probes/procfs/sampler.py). Written once
  * per thread per tick, when the thread first sees the new generation. */
 struct active_key_t {
     u32 pid;

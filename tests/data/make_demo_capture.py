@@ -23,7 +23,7 @@ processes, the host job (and whatever any of them starts), and dockerd /
 containerd / the shims are kept, with their events and per-tick aggregates;
 every other process, and every other container, is dropped, and the header's
 host name is replaced by ``demo-host``. The result is still a capture of the
-real run, read and written by model.capture, only narrower.
+real run, read and written by capture/, only narrower.
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from ctop_ebpf import __version__
-from model import events as ev
-from model.capture import CaptureReader, CaptureWriter, UserNames
+from ctop_ebpf.capture.format import UserNames
+from ctop_ebpf.capture.reader import CaptureReader
+from ctop_ebpf.capture.writer import CaptureWriter
+from ctop_ebpf.model import events as ev
 from tests import docker_env
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,11 +15,11 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
-from views import engine
-from views import filter as flt
-from views.catalogue import VIEWS, VIEWS_BY_ID
-from views.filter import FilterError
-from views.safe_text import printable
+from ctop_ebpf.views import engine
+from ctop_ebpf.views import filter as flt
+from ctop_ebpf.views.catalogue import VIEWS, VIEWS_BY_ID
+from ctop_ebpf.views.filter import FilterError
+from ctop_ebpf.views.safe_text import printable
 
 from ..actions import Action, actions_for
 from ..navigation import Navigator, row_title
@@ -31,7 +31,6 @@ from ..widgets.table import ViewTable
 from .confirm import ConfirmScreen
 from .help import HelpScreen
 from .pickers import action_picker, sort_picker, view_picker
-
 
 
 def _view_bindings() -> list[Binding]:

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from views.spec import View
+from ctop_ebpf.views.spec import View
 
 from ..actions import Action
 

@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import LoadingIndicator, Static
 
-from views.safe_text import printable
+from ctop_ebpf.views.safe_text import printable
 
 
 class StartupScreen(Screen[None]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from views.safe_text import printable
+from ctop_ebpf.views.safe_text import printable
 
 FILTER_LIMIT = 200
 

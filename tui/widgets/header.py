@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
-from model.hostinfo import HostInfo
-from views.format import fmt_bytes, fmt_count
-from views.safe_text import printable
+from ctop_ebpf.model.host import HostInfo
+from ctop_ebpf.views.format import fmt_bytes, fmt_count
+from ctop_ebpf.views.safe_text import printable
 
 SEP = "  │  "
 

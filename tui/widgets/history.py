@@ -17,9 +17,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Static
 
-from views.format import format_value
-from views.safe_text import printable
-from views.spec import Column, View
+from ctop_ebpf.views.format import format_value
+from ctop_ebpf.views.safe_text import printable
+from ctop_ebpf.views.spec import Column, View
 
 HISTORY_LEN = 60
 FORGET_AFTER = 30  # ticks a row may be absent before its history is dropped

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Static
 
-from views.safe_text import printable
+from ctop_ebpf.views.safe_text import printable
 
 MODES = {"filter": "Filter:", "search": "Search:"}
 HISTORY_LIMIT = 50

@@ -35,8 +35,8 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 from textual.widgets.data_table import Row as TableRow
 
-from views.engine import Row
-from views.spec import Column, View
+from ctop_ebpf.views.engine import Row
+from ctop_ebpf.views.spec import Column, View
 
 from ..cells import Cell, display_width, header_text, row_key_str
 

@@ -1,4 +1,4 @@
-"""The live container resolver: cgroups on this host plus Docker metadata.
+"""The live container resolver: cgroups on this host plus runtime metadata.
 
 ``ContainerDirectory`` answers three questions for the live event source:
 
@@ -10,13 +10,10 @@
 * ``snapshot()``: every container present now, with Docker's name, image,
   labels and state when known, and cumulative CPU and memory from its cgroup.
 
-None of them ever talks to Docker. Docker metadata comes from a daemon thread
-(``start()``/``stop()``) that lists the running containers once and then
-follows the Docker events stream, reconnecting every 1-2 s while the daemon
-is absent, stopped or restarting. Metadata learnt before a disconnection is
-kept (names of containers that survive a daemon restart stay right) and is
-replaced by a fresh list on reconnection. Unknown containers are named by
-their 12-character short id (LXC and nspawn ids are names already).
+None of them ever talks to a runtime: Docker's metadata is followed in its
+own thread (docker.py, ``start()``/``stop()``) and only read here. Unknown
+containers are named by their 12-character short id (LXC and nspawn ids are
+names already).
 
 Cgroup layouts: pure v2 (``/sys/fs/cgroup``), hybrid (v1 controllers plus
 v2 at ``/sys/fs/cgroup/unified``) and pure v1 are found from
@@ -32,15 +29,14 @@ import threading
 import time
 from dataclasses import dataclass
 
-from model.cgroups import ContainerRef, container_at, parse_cgroup, parse_cgroup_path
-from model.events import ContainerInfo
+from ctop_ebpf.model.events import ContainerInfo
+
+from .cgroups import ContainerRef, container_at, parse_cgroup, parse_cgroup_path
+from .docker import LIVE_STATES, ContainerMeta, DockerMetadata
 
 __all__ = ["ContainerDirectory", "labels_get"]
 
 RESCAN_INTERVAL_S = 0.5  # at most one walk of the v2 hierarchy per interval on misses
-DOCKER_TIMEOUT_S = 5  # per Docker API call (not the events stream)
-RETRY_MIN_S, RETRY_MAX_S = 1.0, 2.0  # reconnection backoff
-_LIVE_STATES = ("running", "paused", "restarting")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _V1_WALKED = ("memory", "cpuacct", "name=systemd")  # v1 hierarchies searched for containers
 _Dirs = dict[str, str]  # a container's directory per hierarchy ("v2" or a v1 controller)
@@ -64,14 +60,6 @@ class _Hierarchy:
         rel = os.path.relpath(fs_path, self.path)
         rel = "" if rel == "." else rel
         return "/" + "/".join(p for p in (self.root.strip("/"), rel) if p)
-
-
-@dataclass(frozen=True, slots=True)
-class _Meta:
-    name: str
-    image: str
-    labels: tuple[tuple[str, str], ...]
-    state: str
 
 
 def _unescape_mountinfo(field: str) -> str:
@@ -110,22 +98,13 @@ class ContainerDirectory:
                  docker_enabled: bool = True, docker_base_url: str | None = None) -> None:
         self.cgroup_root = cgroup_root.rstrip("/") or "/"
         self.proc_root = proc_root
-        self.docker_enabled = docker_enabled
-        self.docker_base_url = docker_base_url
+        self.docker = DockerMetadata(docker_base_url) if docker_enabled else None
         self.v2, self.v1 = self._find_hierarchies()
         self._lock = threading.Lock()
         self._by_ino: dict[int, str] = {}  # v2 cgroup id -> cgroup path
         # v2 cgroup id -> (parsed ref, bare 64-hex id in the path when ref is None)
         self._ref_by_ino: dict[int, tuple[ContainerRef | None, str]] = {}
         self._last_scan = float("-inf")
-        # Docker state: written by the thread, read (copied) by callers.
-        self._meta: dict[str, _Meta] = {}
-        self._connected = False
-        self.docker_error = ""  # last reason Docker is unavailable, "" when connected
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._client = None
-        self._stream = None
 
     # ---- layout ---------------------------------------------------------
 
@@ -205,15 +184,13 @@ class ContainerDirectory:
             with self._lock:
                 self._ref_by_ino[cgroup_id] = cached
         ref, bare_id = cached
-        if ref is None and bare_id and bare_id in self._meta:  # Docker's --cgroup-parent
+        if ref is None and bare_id and self._docker_knows(bare_id):  # Docker's --cgroup-parent
             return ContainerRef(bare_id, "docker")
         return ref
 
     def _docker_fallback(self, text: str) -> ContainerRef | None:
         """A bare 64-hex id that Docker knows (custom --cgroup-parent), else None."""
-        with self._lock:
-            known = self._meta
-        ids = [m for m in _HEX64.findall(text) if m in known]
+        ids = [m for m in _HEX64.findall(text) if self._docker_knows(m)]
         return ContainerRef(ids[-1], "docker") if ids else None
 
     # ---- walking the hierarchies ------------------------------------------
@@ -301,8 +278,7 @@ class ContainerDirectory:
     def snapshot(self) -> list[ContainerInfo]:
         """Every container present now, sorted by id (never blocks on Docker)."""
         found, bare = self._scan()
-        with self._lock:
-            meta, connected = dict(self._meta), self._connected
+        meta, connected = self.docker.snapshot() if self.docker is not None else ({}, False)
         for cid, dirs in bare.items():
             if cid in meta and cid not in found:
                 found[cid] = (ContainerRef(cid, "docker"), dirs)
@@ -310,18 +286,18 @@ class ContainerDirectory:
         seen: set[str] = set()
         for _, (ref, dirs) in sorted(found.items()):
             m = meta.get(ref.id)
-            if m is not None and connected and m.state not in _LIVE_STATES:
+            if m is not None and connected and m.state not in LIVE_STATES:
                 continue  # stopped: its cgroup is on its way out
             seen.add(ref.id)
             out.append(self._info(ref, m, dirs))
         if connected:
             for cid, m in sorted(meta.items()):
-                if cid not in seen and m.state in _LIVE_STATES:
+                if cid not in seen and m.state in LIVE_STATES:
                     out.append(self._info(ContainerRef(cid, "docker"), m, {}))
         out.sort(key=lambda info: info.id)
         return out
 
-    def _info(self, ref: ContainerRef, m: _Meta | None, dirs: _Dirs) -> ContainerInfo:
+    def _info(self, ref: ContainerRef, m: ContainerMeta | None, dirs: _Dirs) -> ContainerInfo:
         cpu, mem = self._usage(dirs)
         if m is None:
             return ContainerInfo(id=ref.id, runtime=ref.runtime, name=ref.short_id,
@@ -330,125 +306,31 @@ class ContainerDirectory:
                              image=m.image, labels=m.labels, state=m.state,
                              cpu_ns=cpu, memory_bytes=mem)
 
-    # ---- Docker -------------------------------------------------------------
+    # ---- runtimes --------------------------------------------------------------
+
+    def _docker_knows(self, cid: str) -> bool:
+        return self.docker is not None and self.docker.knows(cid)
 
     @property
     def docker_connected(self) -> bool:
-        """Whether the events stream is being followed right now."""
-        return self._connected
+        return self.docker is not None and self.docker.connected
+
+    @property
+    def docker_error(self) -> str:
+        return self.docker.error if self.docker is not None else "disabled"
 
     def start(self) -> "ContainerDirectory":
-        """Start following Docker in a daemon thread (no-op if disabled or started)."""
-        if self.docker_enabled and self._thread is None:
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._docker_loop, name="docker-meta",
-                                            daemon=True)
-            self._thread.start()
+        """Start following the runtimes' metadata (their own threads)."""
+        if self.docker is not None:
+            self.docker.start()
         return self
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Stop the Docker thread: close its stream and client, wait a little."""
-        self._stopping.set()
-        self._close_docker()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        if self.docker is not None:
+            self.docker.stop(timeout)
 
     def __enter__(self) -> "ContainerDirectory":
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-    def _close_docker(self) -> None:
-        with self._lock:
-            stream, client = self._stream, self._client
-            self._stream = self._client = None
-            self._connected = False
-        for obj in (stream, client):
-            try:
-                if obj is not None:
-                    obj.close()
-            except Exception:  # noqa: BLE001 - closing a dead connection may fail any way
-                pass
-
-    def _docker_loop(self) -> None:
-        delay = RETRY_MIN_S
-        while not self._stopping.is_set():
-            try:
-                self._docker_session()
-                delay = RETRY_MIN_S  # the stream ended: the daemon went away
-                self.docker_error = "events stream ended"
-            except ImportError as exc:
-                self.docker_error = f"docker SDK missing: {exc}"
-                return
-            except Exception as exc:  # noqa: BLE001 - any failure means "retry later"
-                self.docker_error = f"{type(exc).__name__}: {exc}"
-            finally:
-                self._close_docker()
-            self._stopping.wait(delay)
-            delay = min(delay * 2, RETRY_MAX_S)
-
-    def _docker_session(self) -> None:
-        """Connect, list, then apply events until the stream ends or stop()."""
-        import docker  # the SDK is only needed by this thread
-
-        if self.docker_base_url:
-            client = docker.DockerClient(base_url=self.docker_base_url, timeout=DOCKER_TIMEOUT_S)
-        else:
-            client = docker.from_env(timeout=DOCKER_TIMEOUT_S)
-        with self._lock:
-            self._client = client
-        if self._stopping.is_set():
-            return
-        since = int(time.time()) - 1  # replay what happens while listing
-        stream = client.events(decode=True, filters={"type": "container"}, since=since)
-        with self._lock:
-            self._stream = stream
-        if self._stopping.is_set():
-            return
-        meta = {}
-        for c in client.containers.list(all=False, sparse=True):
-            a = c.attrs
-            names = a.get("Names") or [""]
-            meta[a["Id"]] = _Meta(names[0].lstrip("/"), a.get("Image", ""),
-                                  tuple(sorted((a.get("Labels") or {}).items())),
-                                  a.get("State", "running"))
-        with self._lock:
-            self._meta = meta
-            self._connected = True
-        self.docker_error = ""
-        for event in stream:
-            if self._stopping.is_set():
-                return
-            self._apply_event(client, event)
-
-    def _apply_event(self, client, event: dict) -> None:
-        """Update the metadata cache from one container event."""
-        cid = (event.get("Actor") or {}).get("ID") or event.get("id") or ""
-        action = str(event.get("Action") or event.get("status") or "").split(":", 1)[0]
-        if not cid:
-            return
-        if action == "destroy":
-            with self._lock:
-                self._meta.pop(cid, None)
-        elif action == "die":
-            with self._lock:
-                if cid in self._meta:
-                    m = self._meta[cid]
-                    self._meta[cid] = _Meta(m.name, m.image, m.labels, "exited")
-        elif action in ("create", "start", "restart", "rename", "pause", "unpause", "update"):
-            import docker.errors
-
-            try:
-                a = client.api.inspect_container(cid)
-            except docker.errors.NotFound:
-                with self._lock:
-                    self._meta.pop(cid, None)
-                return
-            cfg, st = a.get("Config") or {}, a.get("State") or {}
-            m = _Meta(str(a.get("Name", "")).lstrip("/"), cfg.get("Image", ""),
-                      tuple(sorted((cfg.get("Labels") or {}).items())),
-                      st.get("Status", ""))
-            with self._lock:
-                self._meta[cid] = m

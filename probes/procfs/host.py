@@ -1,33 +1,14 @@
-"""The watched host in one line: name, kernel, uptime, CPU and memory.
-
-``HostInfo`` is plain data (what the TUI header shows); ``HostSampler``
-reads it from /proc and ``uname`` on the live host, computing CPU use from
-the difference between two reads of /proc/stat. A replayed capture has no
-live host, so the TUI takes the sampler as an optional provider and shows
-nothing host-related without one.
+"""The watched host in one line, read live: ``HostSampler`` fills the
+model's ``HostInfo`` from /proc and ``uname``, computing CPU use from the
+difference between two reads of /proc/stat. A replayed capture has no live
+host: the TUI takes the sampler as an optional provider.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True, slots=True)
-class HostInfo:
-    hostname: str = ""
-    kernel: str = ""
-    uptime_s: float = -1.0
-    cpus: int = 0
-    cpu_pct: float = -1.0  # busy share of all CPUs since the previous sample, -1 unknown
-    mem_total: int = -1  # bytes
-    mem_available: int = -1  # bytes
-
-    @property
-    def mem_used(self) -> int:
-        if self.mem_total < 0 or self.mem_available < 0:
-            return -1
-        return self.mem_total - self.mem_available
+from ctop_ebpf.model.host import HostInfo
 
 
 def _read(path: str) -> str:

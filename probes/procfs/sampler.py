@@ -20,12 +20,87 @@ read, so nothing is counted twice or lost. Plain Python, no bcc.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import os
+from collections.abc import Collection, Iterable
 
-from .events import ProcSample
-from .procfs import list_pids, sample
+from ctop_ebpf.model.events import ProcSample
+
+from .files import (
+    F_NUM_THREADS,
+    F_PPID,
+    F_RSS,
+    F_STIME,
+    F_UTIME,
+    PAGE_SIZE,
+    list_pids,
+    read_once,
+    ticks_to_ns,
+)
 
 ROTATE_EVERY = 8  # ticks: the longest a sleeping process goes unread
+
+
+
+def sample(
+    pids: Iterable[int] | None = None, proc_root: str = "/proc", threads: bool = True,
+    kernel_threads: set[int] | None = None,
+) -> list[ProcSample]:
+    """Cumulative CPU time, RSS and thread count of processes, for one tick.
+
+    ``pids`` ``None`` means every process. Each process gives one
+    process-wide ``ProcSample`` (``tid == pid``: utime+stime of the whole
+    thread group in ns, RSS in bytes from stat's rss field, number of threads). With
+    ``threads``, each *other* thread of a multi-threaded process follows
+    with its own line (``tid``, its cpu_ns, rss 0, threads 1); the main
+    thread has no line of its own since ``tid == pid`` names the process
+    line. Vanished processes and threads are skipped. Kernel threads
+    (kthreadd and its children) among the processes read are added to
+    ``kernel_threads`` when it is given.
+    """
+    if pids is None:
+        pids = list_pids(proc_root)
+    out: list[ProcSample] = []
+    append = out.append
+    for pid in pids:
+        pid_dir = f"{proc_root}/{pid}"
+        try:
+            data = read_once(pid_dir + "/stat")
+        except (OSError, ValueError):
+            continue
+        right = data.rfind(b")")
+        if right < 0:
+            continue
+        fields = data[right + 2 :].split()
+        try:
+            cpu = ticks_to_ns(int(fields[F_UTIME]) + int(fields[F_STIME]))
+            nthreads = int(fields[F_NUM_THREADS])
+            rss = int(fields[F_RSS]) * PAGE_SIZE  # one read per process: stat, not statm
+        except (IndexError, ValueError):
+            continue
+        append(ProcSample(pid, pid, cpu, rss, nthreads))
+        if kernel_threads is not None and (pid == 2 or fields[F_PPID] == b"2"):
+            kernel_threads.add(pid)
+        if threads and nthreads > 1:
+            task_dir = pid_dir + "/task"
+            try:
+                tids = os.listdir(task_dir)
+            except OSError:
+                continue
+            for name in sorted(tids, key=lambda n: (len(n), n)):
+                if not name.isdigit() or int(name) == pid:
+                    continue
+                try:
+                    tdata = read_once(f"{task_dir}/{name}/stat")
+                except OSError:
+                    continue
+                right = tdata.rfind(b")")
+                tfields = tdata[right + 2 :].split()
+                try:
+                    tcpu = ticks_to_ns(int(tfields[F_UTIME]) + int(tfields[F_STIME]))
+                except (IndexError, ValueError):
+                    continue
+                append(ProcSample(pid, int(name), tcpu, 0, 1))
+    return out
 
 
 class ProcSampler:

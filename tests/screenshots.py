@@ -1,9 +1,9 @@
-"""Make the README screenshots: ``python -m tui.screenshots DIR`` (``make screenshots``).
+"""Make the README screenshots: ``python -m tests.screenshots DIR`` (``make screenshots``).
 
 The TUI runs headless on a deterministic source: the shipped capture
 ``tests/data/demo.ctop`` replayed to its end (two busybox containers, a
 loopback httpd and wget, file work), or the synthetic scenario of
-``tui.scenario`` with ``--synthetic`` (or when the capture is missing). Times
+``tests.scenario`` with ``--synthetic`` (or when the capture is missing). Times
 are shown in UTC, the terminal is 160×40, and each shot is an SVG.
 """
 
@@ -18,12 +18,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from model.hostinfo import HostInfo
-from model.replay import ReplaySource
-from model.state import SystemState
-
-from .app import CtopApp
-from .scenario import demo_host, demo_source, demo_state
+from ctop_ebpf.capture.replay import ReplaySource
+from ctop_ebpf.model.host import HostInfo
+from ctop_ebpf.model.state import SystemState
+from ctop_ebpf.tui.app import CtopApp
+from tests.scenario import demo_host, demo_source, demo_state
 
 SIZE = (160, 40)
 CAPTURE = Path(__file__).resolve().parents[1] / "tests" / "data" / "demo.ctop"
@@ -186,7 +185,7 @@ def stable_ids(svg: str, name: str) -> str:
 
 
 def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
-    p = argparse.ArgumentParser(prog="python -m tui.screenshots", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m tests.screenshots", description=__doc__.split("\n\n")[0])
     p.add_argument("directory", type=Path)
     p.add_argument("--capture", type=Path, default=CAPTURE, help=f"capture to replay ({CAPTURE.name})")
     p.add_argument("--synthetic", action="store_true", help="use the synthetic scenario instead")

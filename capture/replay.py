@@ -16,8 +16,10 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 
-from . import events as ev
-from .capture import CaptureError, CaptureHeader, CaptureReader, UserNames
+from ctop_ebpf.model import events as ev
+
+from .format import CaptureError, CaptureHeader, UserNames
+from .reader import CaptureReader
 
 PACES = ("recorded", "fast")
 MAX_GAP_S = 10.0  # a longer pause in the recording (a suspended machine) is cut to this

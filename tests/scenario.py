@@ -13,10 +13,10 @@ import asyncio
 import hashlib
 import socket
 
-from model import events as ev
-from model.hostinfo import HostInfo
-from model.source import SyntheticSource
-from model.state import SystemState
+from ctop_ebpf.model import events as ev
+from ctop_ebpf.model.host import HostInfo
+from ctop_ebpf.model.source import SyntheticSource
+from ctop_ebpf.model.state import SystemState
 
 WALL0 = 1_750_000_000.0
 TS0 = 10_000_000_000_000
