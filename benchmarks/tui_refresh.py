@@ -34,6 +34,7 @@ from ctop_ebpf.gc_policy import configure_gc
 from ctop_ebpf.model import events as ev
 from ctop_ebpf.model.state import SystemState
 from ctop_ebpf.tui.app import CtopApp
+from ctop_ebpf.tui.screens.main import SourceInfo
 from ctop_ebpf.views import engine
 from tests.scenario import demo_host, tick
 
@@ -103,7 +104,7 @@ async def run(rows: int, ticks: int, churn: int, size=(160, 50)) -> _Bench:
         table = main.table
         # the first tick adds every row: timed apart
         t0 = _clock()
-        main.new_records(next(records))
+        main.new_records(next(records), SourceInfo())
         first = _clock() - t0
         await pilot.pause()
         await pilot.press("pagedown")  # somewhere in the middle, as a user would be
@@ -130,7 +131,7 @@ async def run(rows: int, ticks: int, churn: int, size=(160, 50)) -> _Bench:
             for rec in records:
                 g = bench.gc_total
                 t = _clock()
-                main.new_records(rec)
+                main.new_records(rec, SourceInfo())
                 bench.refresh.append(_clock() - t)
                 bench.refresh_gc.append(bench.gc_total - g)
                 t = _clock()

@@ -413,10 +413,3 @@ class CaptureReader:
             self.warnings.append(
                 f"{shown(self.path)} has no end record (the recording was interrupted): "
                 f"replayed its {self.ticks} complete ticks")
-
-
-def read_events(path: str) -> tuple[CaptureHeader, list[object], list[str]]:
-    """Everything in a (small) capture at once: header, records, warnings. For tests and tools."""
-    with CaptureReader(path) as r:
-        recs = list(r.records())
-        return r.header, recs, r.warnings

@@ -3,8 +3,7 @@
 Each batch it yields ends with one recorded Tick (carrying its recorded
 ``wall``, so nothing of the replaying host's clock reaches the output).
 ``pace="recorded"`` spaces the ticks as they were recorded, for the TUI,
-which can ``pause()``, ``resume()`` and ``jump_to_end()`` (replay the rest
-at once); ``pace="fast"`` replays as fast as possible, for batch output.
+which can ``pause()`` and ``resume()`` it; ``pace="fast"`` replays as fast as possible, for batch output.
 
 The SystemState fed by a replay should take its user names from the
 capture: ``SystemState(user_name=source.user_name)``.
@@ -46,12 +45,10 @@ class ReplaySource:
         self.header: CaptureHeader = self._reader.header
         self._names: dict[int, str] = {}
         self._paused = False
-        self._to_end = False
         self._closed = False
         self._wake: asyncio.Event | None = None
         self.ticks = 0  # ticks yielded so far
         self.wall = self.header.start_wall  # recorded wall time of the last tick yielded
-        self.finished = False
 
     # ---- what the model and the TUI ask ---------------------------------
 
@@ -71,20 +68,6 @@ class ReplaySource:
         self._paused = False
         self._poke()
 
-    def toggle_pause(self) -> bool:
-        """Pause or resume; returns whether the replay is now paused."""
-        if self._paused:
-            self.resume()
-        else:
-            self.pause()
-        return self._paused
-
-    def jump_to_end(self) -> None:
-        """Replay every remaining tick at once (unpauses): the views show the final state."""
-        self._to_end = True
-        self._paused = False
-        self._poke()
-
     @property
     def warnings(self) -> list[str]:
         return list(self._reader.warnings)
@@ -99,7 +82,7 @@ class ReplaySource:
         """Wait ``delay`` seconds of replay time; pausing stops the clock."""
         loop = asyncio.get_running_loop()
         remaining = delay
-        while not self._closed and not self._to_end:
+        while not self._closed:
             if self._paused:
                 self._wake.clear()
                 await self._wake.wait()
@@ -120,43 +103,40 @@ class ReplaySource:
         batch: list[object] = []
         last_ts: int | None = None
         due = loop.time()
-        try:
-            for rec in self._reader.records():
-                if self._closed:
-                    return
-                t = type(rec)
-                if t is UserNames:
-                    self._names.update(rec.names)
-                    continue
-                batch.append(rec)
-                if t is not ev.Tick:
-                    continue
-                if self.pace == "recorded" and not self._to_end:
-                    gap = 0.0
-                    if last_ts is not None and rec.interval_s > 0:
-                        gap = min(MAX_GAP_S, max(0.0, (rec.ts - last_ts) / 1e9)) / self.speed
-                    due += gap
-                    now = loop.time()
-                    if due < now - 1.0:  # the consumer fell behind: no burst of ticks
-                        due = now
-                    await self._sleep(due - now)
-                    if loop.time() - due > 0.5:  # was paused: the recorded clock restarts now
-                        due = loop.time()
-                else:
-                    await asyncio.sleep(0)  # let the UI breathe between ticks
+        for rec in self._reader.records():
+            if self._closed:
+                return
+            t = type(rec)
+            if t is UserNames:
+                self._names.update(rec.names)
+                continue
+            batch.append(rec)
+            if t is not ev.Tick:
+                continue
+            if self.pace == "recorded":
+                gap = 0.0
+                if last_ts is not None and rec.interval_s > 0:
+                    gap = min(MAX_GAP_S, max(0.0, (rec.ts - last_ts) / 1e9)) / self.speed
+                due += gap
+                now = loop.time()
+                if due < now - 1.0:  # the consumer fell behind: no burst of ticks
+                    due = now
+                await self._sleep(due - now)
+                if loop.time() - due > 0.5:  # was paused: the recorded clock restarts now
                     due = loop.time()
-                last_ts = rec.ts
-                if self._closed:
-                    return
-                self.ticks += 1
-                self.wall = rec.wall
-                out, batch = batch, []
-                yield out
-                if self._closed:
-                    return
-            # events after the last tick never reach a view: they are dropped
-        finally:
-            self.finished = True
+            else:
+                await asyncio.sleep(0)  # let the UI breathe between ticks
+                due = loop.time()
+            last_ts = rec.ts
+            if self._closed:
+                return
+            self.ticks += 1
+            self.wall = rec.wall
+            out, batch = batch, []
+            yield out
+            if self._closed:
+                return
+        # events after the last tick never reach a view: they are dropped
         for message in self._reader.warnings:
             self.warn(message)
 

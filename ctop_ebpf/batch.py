@@ -16,6 +16,7 @@ from ctop_ebpf.views import engine
 from ctop_ebpf.views.loss import HINT_EVERY_S, loss_hint
 from ctop_ebpf.views.output import json_line, text_table
 
+from .exit_codes import EXIT_OK, EXIT_USAGE
 from .session import Session, UsageError
 
 # after SIGINT/SIGTERM/SIGHUP, how long an orderly stop may take before the
@@ -31,13 +32,13 @@ def run_batch(session: Session) -> int:
         return exc.exit_code
     except UsageError as exc:
         print(f"ctop-ebpf: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     holder: dict = {}
     configure_gc()
     try:
         return asyncio.run(_run(session, holder))
     except KeyboardInterrupt:
-        return 0
+        return EXIT_OK
     finally:
         # the capture is finalised whatever ended the run (SIGINT, SIGTERM, an error)
         _finalise(session, holder)
@@ -77,7 +78,7 @@ async def _run(session: Session, holder: dict) -> int:
         source = session.make_source(replay_pace="fast", warn=warn_stderr, push_filter=True)
     except UsageError as exc:
         print(f"ctop-ebpf: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     holder["source"] = source
     state = session.make_state(source)
     printed = 0
@@ -126,9 +127,9 @@ async def _run(session: Session, holder: dict) -> int:
         return exc.exit_code
     except CaptureError as exc:
         print(f"ctop-ebpf: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except asyncio.CancelledError:
-        return 0
+        return EXIT_OK
     except BrokenPipeError:
-        return 0
-    return 0
+        return EXIT_OK
+    return EXIT_OK

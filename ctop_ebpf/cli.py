@@ -1,7 +1,6 @@
 """Command line: parse, check, and hand over to the TUI or the batch printer.
 
-Exit codes everywhere: 0 done, 2 bad usage or input, 3 missing privilege or
-kernel support (the message says how to fix it).
+Exit codes everywhere: see exit_codes.py.
 """
 
 from __future__ import annotations
@@ -10,8 +9,7 @@ import argparse
 import sys
 
 from . import __version__
-
-EXIT_OK, EXIT_USAGE, EXIT_PRIVILEGE = 0, 2, 3
+from .exit_codes import EXIT_OK, EXIT_USAGE
 
 EPILOG = """\
 examples:

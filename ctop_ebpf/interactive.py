@@ -22,9 +22,8 @@ from ctop_ebpf.gc_policy import configure_gc
 from ctop_ebpf.model.host import HostInfo
 from ctop_ebpf.probes.procfs.host import HostSampler
 
+from .exit_codes import EXIT_OK, EXIT_USAGE
 from .session import Session, UsageError
-
-EXIT_OK, EXIT_USAGE = 0, 2
 
 
 class StartupUsageError(Exception):
@@ -55,7 +54,7 @@ def replay_host(session: Session):
     """The recording host as the header shows it (name and kernel; nothing live)."""
 
     def host() -> HostInfo | None:
-        replay = session.extra.get("active_replay") or session.extra.get("replay")
+        replay = session.replay
         if replay is None:
             return None
         h = replay.header

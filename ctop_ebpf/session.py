@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ctop_ebpf.views import engine
 from ctop_ebpf.views.catalogue import VIEWS_BY_ID, get_view
 from ctop_ebpf.views.filter import FilterError
 from ctop_ebpf.views.spec import View
+
+if TYPE_CHECKING:  # (imported when a capture is opened)
+    from ctop_ebpf.capture.replay import ReplaySource
+    from ctop_ebpf.capture.writer import CaptureWriter
 
 
 class UsageError(Exception):
@@ -31,8 +36,10 @@ class Session:
     write: str | None
     read: str | None
     force: bool
-    view_given: bool = False
-    extra: dict = field(default_factory=dict)
+    # opened by preflight() and taken by make_source(); the replay being played
+    _replay: ReplaySource | None = field(default=None, repr=False)
+    _writer: CaptureWriter | None = field(default=None, repr=False)
+    active_replay: ReplaySource | None = field(default=None, repr=False)
 
     @classmethod
     def from_args(cls, args) -> "Session":
@@ -55,7 +62,7 @@ class Session:
             view=view, filter_text=args.filter.strip(), query=query, sort=sort, sort_desc=desc,
             delay=args.delay, iterations=args.iterations, output=args.output, limit=args.limit,
             buffer_pages=args.buffer_pages, docker=not args.no_docker, readonly=args.readonly,
-            write=args.write, read=args.read, force=args.force, view_given=args.view is not None,
+            write=args.write, read=args.read, force=args.force,
         )
 
     def make_source(self, progress=None, *, replay_pace: str = "recorded", warn=None,
@@ -73,13 +80,13 @@ class Session:
         from . import recording  # noqa: PLC0415
 
         if self.read:
-            source = self.extra.pop("replay", None) or recording.open_replay(self.read)
-            self.extra["active_replay"] = source
+            source, self._replay = self._replay or recording.open_replay(self.read), None
+            self.active_replay = source
             source.pace = replay_pace
             if warn is not None:
                 source.warn = warn
             return source
-        writer = self.extra.pop("writer", None)
+        writer, self._writer = self._writer, None
         if writer is None and self.write:
             writer = recording.open_writer(self.write, force=self.force, interval_s=self.delay)
         try:
@@ -102,12 +109,16 @@ class Session:
             return live
         return recording.RecordingSource(live, writer)
 
+    @property
+    def replay(self) -> ReplaySource | None:
+        """The capture of --read, once opened (by preflight or make_source)."""
+        return self.active_replay or self._replay
+
     def user_name(self, uid: int) -> str:
         """uid → login name: the capture's table on --read (the recording host's names),
         this host's passwd otherwise."""
-        replay = self.extra.get("active_replay")
-        if replay is not None:
-            return replay.user_name(uid)
+        if self.active_replay is not None:
+            return self.active_replay.user_name(uid)
         from ctop_ebpf.probes.procfs import user_name  # noqa: PLC0415
 
         return user_name(uid)
@@ -133,22 +144,22 @@ class Session:
         from . import recording  # noqa: PLC0415
 
         if self.read:
-            if "replay" not in self.extra:
-                self.extra["replay"] = recording.open_replay(self.read)
+            if self._replay is None and self.active_replay is None:
+                self._replay = recording.open_replay(self.read)
             return
         from ctop_ebpf.probes import environment  # noqa: PLC0415
 
         environment.check_privileges()
-        if self.write and "writer" not in self.extra:
-            self.extra["writer"] = recording.open_writer(self.write, force=self.force,
+        if self.write and self._writer is None:
+            self._writer = recording.open_writer(self.write, force=self.force,
                                                          interval_s=self.delay)
 
     def close(self) -> None:
         """Release what preflight opened and make_source did not take (idempotent)."""
-        writer = self.extra.pop("writer", None)
+        writer, self._writer = self._writer, None
         if writer is not None:
             writer.discard()
-        replay = self.extra.pop("replay", None)
+        replay, self._replay = self._replay, None
         if replay is not None:
             replay.close()
 

@@ -3,7 +3,8 @@
 Every event source (live bcc probes, a capture file, synthetic test data)
 produces exactly these objects; the model never sees anything else. They
 are plain, immutable and JSON-friendly so that a capture file can store
-them verbatim (see ``to_dict``/``from_dict``).
+them field by field (capture/format.py encodes them, capture/reader.py
+decodes them against these types).
 
 Strings a watched process controls (comm, argv, paths) are kept as ``str``
 decoded with ``surrogateescape`` so that no byte is lost; views decide how
@@ -13,6 +14,9 @@ to show them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+#: The container id (and name) of everything outside containers.
+HOST = "host"
 
 
 @dataclass(frozen=True, slots=True)

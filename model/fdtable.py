@@ -88,6 +88,26 @@ class FdCounters:
         self.writes += writes
 
 
+def fd_fields(info: FdInfo, fd: int) -> dict:
+    """The ``fd.*`` fields of a record about one fd (and the connection columns)."""
+    out = {"fd.num": fd, "fd.type": info.kind, "fd.name": info.display_name()}
+    if info.kind in FILE_KINDS:
+        out["fd.directory"] = info.name if info.kind == "directory" else (os.path.dirname(info.name) or "")
+        out["fd.filename"] = os.path.basename(info.name)
+    elif info.kind in NET_KINDS:
+        out["fd.l4proto"] = info.proto
+        out["fd.lip"], out["fd.lport"] = info.laddr, info.lport
+        out["local"] = endpoint(info.laddr, info.lport)
+        out["remote"] = endpoint(info.raddr, info.rport)
+        if info.raddr or info.rport:
+            out["fd.rip"], out["fd.rport"] = info.raddr, info.rport
+        if info.listening or info.server:
+            out["fd.sport"] = info.lport
+        elif info.rport:
+            out["fd.sport"] = info.rport
+    return out
+
+
 def kind_for_family(family: int) -> str:
     return {AF_INET: "ipv4", AF_INET6: "ipv6", AF_UNIX: "unix"}.get(family, "other")
 

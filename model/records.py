@@ -9,16 +9,47 @@ does not apply to a record is absent.
 from __future__ import annotations
 
 import errno as _errno
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from . import events as ev
-from .fdtable import FILE_KINDS, NET_KINDS
+from .fdtable import FILE_KINDS, NET_KINDS, fd_fields
+
+if TYPE_CHECKING:  # (state.py imports this module)
+    from .state import Container, Process, TickStats
 
 # captured in place of a process's empty per-tick dicts; never written to
 _EMPTY: dict = {}
 
-KINDS = ("procs", "threads", "fds", "syscalls", "errnos", "execs", "opens", "containers")
+# The record kinds of a tick and the field namespaces each carries (a field
+# name is in a namespace when it equals it or starts with it).
+_CONTEXT = ("proc.", "user.", "container.", "k8s.")
+RECORD_FIELDS: dict[str, tuple[str, ...]] = {
+    "procs": _CONTEXT,
+    "threads": _CONTEXT + ("thread.",),
+    "fds": _CONTEXT + ("fd.",),
+    "syscalls": _CONTEXT + ("evt.type",),
+    "errnos": _CONTEXT + ("evt.",),
+    "opens": _CONTEXT + ("fd.", "evt.failed"),
+    "execs": _CONTEXT,
+    "containers": ("container.", "k8s."),
+}
+
+
+@dataclass(slots=True)
+class ProcessTick:
+    """What one process did in the tick, kept for the lazily built records:
+    its context fields, per-fd counters, open fds, per-syscall counters,
+    per-(syscall, errno) counts and (tid, comm, cpu %, syscalls, exited) of
+    its threads."""
+
+    ctx: dict
+    fd_stats: dict
+    fds: dict
+    syscalls: dict
+    errnos: dict
+    threads: list[tuple[int, str, float, int, bool]]
 
 
 @dataclass
@@ -38,9 +69,7 @@ class TickRecords:
     opens: list[dict] = field(default_factory=list)
     containers: list[dict] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
-    # per process: (ctx, fd_stats, fds, syscalls, errnos, threads)
-    _captured: list[tuple] = field(default_factory=list, repr=False)
-    _fd_fields: object = field(default=None, repr=False)
+    processes: list[ProcessTick] = field(default_factory=list, repr=False)
     _built: dict = field(default_factory=dict, init=False, repr=False)
 
     def of_kind(self, kind: str) -> list[dict]:
@@ -69,15 +98,15 @@ class TickRecords:
 
     def _build_fds(self) -> list[dict]:
         out = []
-        fd_fields = self._fd_fields
-        for ctx, fd_stats, fds, _, _, _ in self._captured:
+        for pt in self.processes:
+            ctx = pt.ctx
             seen = set()
-            for key, (info, c) in fd_stats.items():
+            for key, (info, c) in pt.fd_stats.items():
                 seen.add(key)
                 out.append({**ctx, **fd_fields(info, c.fd), "opens": c.opens, "errors": c.open_errors,
                             "bytes_read": c.bytes_read, "bytes_written": c.bytes_written,
                             "reads": c.reads, "writes": c.writes, "fd.open": False})
-            for fd, info in fds.items():
+            for fd, info in pt.fds.items():
                 key = info.identity()
                 if key in seen:
                     continue
@@ -88,30 +117,40 @@ class TickRecords:
         return out
 
     def _build_syscalls(self) -> list[dict]:
-        return [{**ctx, "evt.type": name, "calls": c.calls, "errors": c.errors, "total_ns": c.total_ns}
-                for ctx, _, _, syscalls, _, _ in self._captured for name, c in syscalls.items()]
+        return [{**pt.ctx, "evt.type": name, "calls": c.calls, "errors": c.errors, "total_ns": c.total_ns}
+                for pt in self.processes for name, c in pt.syscalls.items()]
 
     def _build_errnos(self) -> list[dict]:
-        return [{**ctx, "evt.type": name, "evt.errno": code, "evt.errname": errname(code),
+        return [{**pt.ctx, "evt.type": name, "evt.errno": code, "evt.errname": errname(code),
                  "evt.failed": True, "count": count}
-                for ctx, _, _, _, errnos, _ in self._captured for (name, code), count in errnos.items()]
+                for pt in self.processes for (name, code), count in pt.errnos.items()]
 
     def _build_threads(self) -> list[dict]:
-        return [{**ctx, "thread.tid": tid, "thread.name": comm, "cpu_pct": cpu, "syscalls": calls,
+        return [{**pt.ctx, "thread.tid": tid, "thread.name": comm, "cpu_pct": cpu, "syscalls": calls,
                  "exited": exited}
-                for ctx, _, _, _, _, threads in self._captured for tid, comm, cpu, calls, exited in threads]
+                for pt in self.processes for tid, comm, cpu, calls, exited in pt.threads]
 
 
 def errname(code: int) -> str:
     return _errno.errorcode.get(code, f"E{code}")
 
 
-def build_records(state, t: ev.Tick) -> TickRecords:
+def _on_the_wall(log: list[dict], t: ev.Tick) -> list[dict]:
+    """Log entries with their kernel time (CLOCK_MONOTONIC, like Tick.ts) placed on the wall clock."""
+    return [{**entry, "wall": round(t.wall - (t.ts - entry["ts"]) / 1e9, 6)} for entry in log]
+
+
+def build_records(t: ev.Tick, processes: Collection[Process], containers: Iterable[Container],
+                  exec_log: list[dict], open_log: list[dict], context: Callable[[Process], dict],
+                  stats: TickStats) -> TickRecords:
+    """The records of tick ``t`` from the state at its end: the processes and
+    containers, this tick's exec and open logs, ``context(process)`` (the
+    fields each record of a process carries) and the tick's counts. Reads
+    its inputs only."""
     out = TickRecords(ts=t.ts, wall=t.wall, interval_s=t.interval_s)
-    out._fd_fields = state.fd_fields
-    captured = out._captured
-    for p in state.processes.values():
-        ctx = state.context(p)
+    captured = out.processes
+    for p in processes:
+        ctx = context(p)
         file_r = file_w = net_r = net_w = opens = 0
         for info, c in p.fd_stats.values():
             opens += c.opens
@@ -131,7 +170,7 @@ def build_records(state, t: ev.Tick) -> TickRecords:
         # fills up next tick); the fd table and threads change in place, so
         # they are copied (a shallow copy: an fd's identity is taken when the
         # fds records are built)
-        captured.append((
+        captured.append(ProcessTick(
             ctx, p.fd_stats or _EMPTY, dict(p.fds) if p.fds else _EMPTY,
             p.syscalls or _EMPTY, p.errnos or _EMPTY,
             [(th.tid, th.comm, th.cpu_pct, th.syscalls, th.exited) for th in p.threads.values()],
@@ -143,21 +182,13 @@ def build_records(state, t: ev.Tick) -> TickRecords:
             "net_bytes": net_r + net_w, "net_bytes_read": net_r, "net_bytes_written": net_w,
             "opens": opens, "fds": len(p.fds), "exited": p.exited, "exit_code": p.exit_code,
         })
-    # kernel timestamps are CLOCK_MONOTONIC, like Tick.ts: place them on the wall clock
-    for entry in state.exec_log:
-        entry["wall"] = round(t.wall - (t.ts - entry["ts"]) / 1e9, 6)
-    for entry in state.open_log:
-        entry["wall"] = round(t.wall - (t.ts - entry["ts"]) / 1e9, 6)
-    out.execs = state.exec_log
-    out.opens = state.open_log
-    for c in state.containers.values():
-        rec = {"container.id": c.short_id, "container.name": c.display_name,
-               "container.image": c.image, "container.runtime": c.runtime,
-               "container.full_id": c.id, "container.state": c.state,
-               "cpu_pct": c.cpu_pct, "memory_bytes": c.memory_bytes, "present": c.present}
-        rec.update(c.label_fields())
-        out.containers.append(rec)
-    out.stats = {"events": state.stats.events, "lost": state.stats.lost,
-                 "log_dropped": state.stats.log_dropped,
-                 "processes": len(state.processes)}
+    out.execs = _on_the_wall(exec_log, t)
+    out.opens = _on_the_wall(open_log, t)
+    for c in containers:
+        out.containers.append({
+            **c.fields(), "container.full_id": c.id, "container.state": c.state,
+            "cpu_pct": c.cpu_pct, "memory_bytes": c.memory_bytes, "present": c.present,
+        })
+    out.stats = {"events": stats.events, "lost": stats.lost, "log_dropped": stats.log_dropped,
+                 "processes": len(processes)}
     return out

@@ -1,15 +1,14 @@
 """The seam between event producers and the model.
 
 An EventSource yields batches of events (model.events); a ``Tick`` in a
-batch ends a sampling interval. The live bcc source, a capture file and
-synthetic test data all implement it, so the model and everything after it
-cannot tell them apart.
+batch ends a sampling interval. The live probes (probes/live.py), a capture
+file (capture/replay.py) and synthetic test data (tests/synthetic.py) all
+implement it, so the model and everything after it cannot tell them apart.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from .events import Tick
@@ -24,26 +23,6 @@ class EventSource(Protocol):
 
     async def aclose(self) -> None:
         """Stop producing and release what the source holds (probes, files)."""
-
-
-class SyntheticSource:
-    """Replays a fixed list of batches: the test and screenshot source."""
-
-    def __init__(self, batches: Iterable[Sequence[object]], delay: float = 0.0) -> None:
-        self._batches = list(batches)
-        self._delay = delay
-        self._closed = False
-
-    async def events(self) -> AsyncIterator[Sequence[object]]:
-        for batch in self._batches:
-            if self._closed:
-                return
-            if self._delay:
-                await asyncio.sleep(self._delay)
-            yield batch
-
-    async def aclose(self) -> None:
-        self._closed = True
 
 
 TickCallback = Callable[[TickRecords], bool | None]

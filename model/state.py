@@ -8,15 +8,14 @@ Plain Python: no bcc, no Textual; driven by any EventSource.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import events as ev
-from .fdtable import FdCounters, FdInfo, endpoint, kind_for_family, proto_for
+from .events import HOST
+from .fdtable import FdCounters, FdInfo, fd_fields, kind_for_family, proto_for
 from .records import build_records, errname
 
-HOST = "host"
 LABEL_FIELDS = (
     ("io.kubernetes.pod.name", "k8s.pod.name"),
     ("io.kubernetes.pod.namespace", "k8s.ns.name"),
@@ -106,9 +105,11 @@ class Container:
     def display_name(self) -> str:
         return self.name or self.short_id
 
-    def label_fields(self) -> dict:
-        """Filter fields that come from the usual Kubernetes and Compose labels."""
-        out = {}
+    def fields(self) -> dict:
+        """The ``container.*`` and ``k8s.*`` fields of every record about it
+        (its processes' and its own): the one place they are built."""
+        out = {"container.id": self.short_id, "container.name": self.display_name,
+               "container.image": self.image, "container.runtime": self.runtime}
         for label, fld in LABEL_FIELDS:
             value = self.labels.get(label)
             if value is not None:
@@ -275,7 +276,7 @@ class SystemState:
                   result: int, count: int) -> None:
         if len(self.open_log) < LOG_LIMIT:
             self.open_log.append({
-                **self.context(p), **self.fd_fields(info, result), "ts": ts,
+                **self.context(p), **fd_fields(info, result), "ts": ts,
                 "syscall": syscall, "flags": flags, "result": result, "count": count,
                 "result_text": str(result) if result >= 0 else errname(-result),
                 "evt.failed": result < 0,
@@ -498,7 +499,8 @@ class SystemState:
         self.stats.lost += t.lost
         self.stats.interval_s = t.interval_s
         self.stats.wall = t.wall
-        records = build_records(self, t)
+        records = build_records(t, self.processes.values(), self.containers.values(),
+                                self.exec_log, self.open_log, self.context, self.stats)
         self.totals.events += self.stats.events
         self.totals.lost += self.stats.lost
         self._reset_tick()
@@ -554,30 +556,6 @@ class SystemState:
             "proc.pname": parent.comm if (parent := self.processes.get(p.ppid)) else "",
             "user.uid": p.uid,
             "user.name": self.user_name(p.uid) if p.uid >= 0 else "",
-            "container.id": c.short_id,
-            "container.name": c.display_name,
-            "container.image": c.image,
-            "container.runtime": c.runtime,
         }
-        ctx.update(c.label_fields())
+        ctx.update(c.fields())
         return ctx
-
-    @staticmethod
-    def fd_fields(info: FdInfo, fd: int) -> dict:
-        out = {"fd.num": fd, "fd.type": info.kind, "fd.name": info.display_name()}
-        if info.kind in ("file", "directory"):
-            out["fd.directory"] = info.name if info.kind == "directory" else (os.path.dirname(info.name) or "")
-            out["fd.filename"] = os.path.basename(info.name)
-        elif info.kind in ("ipv4", "ipv6"):
-            out["fd.l4proto"] = info.proto
-            out["fd.lip"], out["fd.lport"] = info.laddr, info.lport
-            out["local"] = endpoint(info.laddr, info.lport)
-            out["remote"] = endpoint(info.raddr, info.rport)
-            if info.raddr or info.rport:
-                out["fd.rip"], out["fd.rport"] = info.raddr, info.rport
-            if info.listening or info.server:
-                out["fd.sport"] = info.lport
-            elif info.rport:
-                out["fd.sport"] = info.rport
-        return out
-

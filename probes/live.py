@@ -18,7 +18,7 @@ import ctypes
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ctop_ebpf.model import events as ev
 from ctop_ebpf.probes import procfs
@@ -39,6 +39,23 @@ FLIP_GRACE_S = 0.025
 
 def _event_ts(e) -> int:
     return getattr(e, "ts", 0)
+
+
+@dataclass(slots=True)
+class Drained:
+    """What the BPF thread took out of the kernel at a tick flip; the /proc
+    thread completes it into the tick's ``Tick`` (see ``_tick_proc``)."""
+
+    ts: int  # the flip, CLOCK_MONOTONIC ns
+    syscalls: tuple[ev.SyscallStat, ...]
+    errnos: tuple[ev.ErrnoStat, ...]
+    fdio: tuple[ev.FdIO, ...]
+    closes: tuple[tuple[int, int], ...]  # (pid, fd) closed, folded in the kernel
+    lost: int
+    events: int
+    # the processes that made a syscall in the tick; None: the kernel's map
+    # was full, read every process's /proc stat
+    active: set[int] | None
 
 
 class LiveSource:
@@ -275,7 +292,7 @@ class LiveSource:
                     table.pop(k, None)
         return items
 
-    def _tick_drain(self) -> tuple[list, dict]:
+    def _tick_drain(self) -> tuple[list, Drained]:
         """BPF thread, at the tick: drain the maps, then the buffers."""
         names = self._names
         self._apply_scope()
@@ -304,10 +321,7 @@ class LiveSource:
             for k, v in self._drain_map("fdio", par)
             if v.reads or v.writes  # (entries of folded fds are zeroed at close)
         )
-        tick_ts = flip_ts
-        # the processes that made a syscall in the tick (None: the map was
-        # full, read every process's /proc stat)
-        active = {k.pid for k, _ in self._drain_map("active", par)}
+        active: set[int] | None = {k.pid for k, _ in self._drain_map("active", par)}
         full = self._bpf["active_full"]
         if full[ctypes.c_int(0)].value:
             full[ctypes.c_int(0)] = ctypes.c_uint(0)
@@ -319,7 +333,7 @@ class LiveSource:
         self._bpf.perf_buffer_poll(0)
         out = self._take_pending(flip_ts)
         # (later events stay in self._held for the next read)
-        folded, closes = self._folded_opens(tick_ts, *folded_maps)
+        folded, closes = self._folded_opens(flip_ts, *folded_maps)
         out.extend(folded)
         self._paths_before, self._paths = self._paths, {}
         overflow_table = self._bpf["overflows"]
@@ -329,18 +343,16 @@ class LiveSource:
         self._lost = 0
         self._decoder.bad = 0
         received, self._received = self._received, 0
-        tick = dict(ts=tick_ts, interval_s=self.interval, closes=closes, syscalls=syscalls,
-                    errnos=errnos, fdio=fdio, lost=lost, events=received, active=active)
-        return out, tick
+        return out, Drained(flip_ts, syscalls, errnos, fdio, closes, lost, received, active)
 
-    def _tick_proc(self, tick: dict) -> tuple[list, ev.Tick]:
+    def _tick_proc(self, drained: Drained) -> tuple[list, ev.Tick]:
         """/proc thread, while the BPF thread keeps reading: samples,
         processes never seen start, container state."""
         out = []
-        samples, present = self._sampler.sample(tick.pop("active"))
+        samples, present = self._sampler.sample(drained.active)
         self._ticks += 1
         now = time.monotonic()
-        if tick["lost"] and now - self._last_resync >= RESYNC_MIN_S:
+        if drained.lost and now - self._last_resync >= RESYNC_MIN_S:
             # events were lost: the model may hold wrong names or fd tables;
             # a full /proc snapshot heals it (rate-limited under sustained loss)
             self._last_resync = now
@@ -360,20 +372,23 @@ class LiveSource:
         containers = tuple(self.containers.snapshot()) if self.containers is not None else ()
         if self.scope is not None and self.scope.by_container:
             self._want_cgroups = self._scope_cgroups(containers)
-        return out, ev.Tick(wall=time.time(), samples=tuple(samples), containers=containers,
-                            present=present, **tick)
+        return out, ev.Tick(
+            ts=drained.ts, wall=time.time(), interval_s=self.interval, syscalls=drained.syscalls,
+            errnos=drained.errnos, fdio=drained.fdio, samples=tuple(samples), containers=containers,
+            lost=drained.lost, events=drained.events, closes=drained.closes, present=present,
+        )
 
     def _tick(self) -> list:
         """Both halves in one thread (start-up, when nothing else runs)."""
-        out, tick = self._tick_drain()
-        more, t = self._tick_proc(tick)
+        out, drained = self._tick_drain()
+        more, t = self._tick_proc(drained)
         return out + more + [t]
 
     async def _tick_async(self) -> tuple[list, list]:
         """The tick's batch, and the events read while /proc was sampled
         (they belong to the next tick)."""
-        out, tick = await self._call(self._tick_drain)
-        sampling = asyncio.get_running_loop().run_in_executor(self._proc_executor, self._tick_proc, tick)
+        out, drained = await self._call(self._tick_drain)
+        sampling = asyncio.get_running_loop().run_in_executor(self._proc_executor, self._tick_proc, drained)
         carry: list = []
         while not sampling.done():
             carry.extend(await self._call(self._poll, 10))

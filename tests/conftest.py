@@ -7,6 +7,7 @@ really run there (CI is root on a machine like the developers').
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -31,6 +32,18 @@ def pytest_terminal_summary(terminalreporter):
 def pytest_sessionfinish(session, exitstatus):
     if IN_CI and _skipped and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def restore_tz():
+    """Whatever the test does to TZ is undone afterwards."""
+    old = os.environ.get("TZ")
+    yield
+    if old is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,8 @@ import socket
 
 from ctop_ebpf.model import events as ev
 from ctop_ebpf.model.host import HostInfo
-from ctop_ebpf.model.source import SyntheticSource
 from ctop_ebpf.model.state import SystemState
+from tests.synthetic import SyntheticSource
 
 WALL0 = 1_750_000_000.0
 TS0 = 10_000_000_000_000

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Sequence
+
 from ctop_ebpf.model import events as ev
 
 T0 = 1_000_000_000_000
@@ -23,3 +26,23 @@ def tick(n, *, interval=1.0, syscalls=(), errnos=(), fdio=(), samples=(), contai
 
 def users(uid: int) -> str:
     return {0: "root", 1000: "alice"}.get(uid, str(uid))
+
+
+class SyntheticSource:
+    """Replays a fixed list of batches: the test and screenshot source."""
+
+    def __init__(self, batches: Iterable[Sequence[object]], delay: float = 0.0) -> None:
+        self._batches = list(batches)
+        self._delay = delay
+        self._closed = False
+
+    async def events(self) -> AsyncIterator[Sequence[object]]:
+        for batch in self._batches:
+            if self._closed:
+                return
+            if self._delay:
+                await asyncio.sleep(self._delay)
+            yield batch
+
+    async def aclose(self) -> None:
+        self._closed = True

@@ -33,17 +33,17 @@ from ctop_ebpf.capture.format import (
     CaptureWriteError,
     UserNames,
 )
-from ctop_ebpf.capture.reader import CaptureReader, read_events
+from ctop_ebpf.capture.reader import CaptureReader
 from ctop_ebpf.capture.replay import ReplaySource
 from ctop_ebpf.capture.writer import CaptureWriter, RecordingSource
 from ctop_ebpf.model import events as ev
-from ctop_ebpf.model.source import SyntheticSource, run_pipeline
+from ctop_ebpf.model.source import run_pipeline
 from ctop_ebpf.model.state import SystemState
 from ctop_ebpf.views import engine
 from ctop_ebpf.views.catalogue import VIEWS_BY_ID
 from ctop_ebpf.views.output import json_line, text_table
 from tests.batch_run import ROOT
-from tests.synthetic import T0, snapshot, tick
+from tests.synthetic import T0, SyntheticSource, snapshot, tick
 
 DEMO = ROOT / "tests" / "data" / "demo.ctop"
 CLI = [sys.executable, "-m", "ctop_ebpf"]
@@ -62,6 +62,13 @@ HOSTILE = [
     "\\u0041 \\udcff backslashes \\",
     "x" * 5000,
 ]
+
+
+def read_events(path: str):
+    """Everything in a (small) capture at once: header, records, warnings."""
+    with CaptureReader(path) as r:
+        recs = list(r.records())
+        return r.header, recs, r.warnings
 
 
 def cli(*args, timeout=60, env=None, **kw):
@@ -625,7 +632,7 @@ def test_fast_replay_equals_feeding_the_events_directly(tmp_path):
     assert len(direct) == 6
 
 
-async def test_recorded_pace_pause_resume_and_jump_to_end(tmp_path):
+async def test_recorded_pace_pause_and_resume(tmp_path):
     path = tmp_path / "c.ctop"
     batches = workload_batches(6)
     write_capture(path, batches)
@@ -645,11 +652,9 @@ async def test_recorded_pace_pause_resume_and_jump_to_end(tmp_path):
     assert not nxt.done()  # paused: nothing comes
     src.resume()
     await asyncio.wait_for(nxt, 1.0)
-    src.jump_to_end()
-    t0 = time.monotonic()
     rest = [b async for b in it]
-    assert len(rest) == 3 and time.monotonic() - t0 < 0.1
-    assert src.ticks == 7 and src.finished
+    assert len(rest) == 3
+    assert src.ticks == 7
     assert src.wall == batches[-1][-1].wall
     await src.aclose()
 

@@ -9,6 +9,7 @@ import subprocess
 import time
 
 import pytest
+from textual.geometry import Region
 from textual.widgets import DataTable, OptionList
 
 from ctop_ebpf.model import events as ev
@@ -18,6 +19,8 @@ from ctop_ebpf.tui.screens.confirm import ConfirmScreen
 from ctop_ebpf.tui.screens.help import HelpScreen
 from ctop_ebpf.tui.screens.pickers import Picker
 from ctop_ebpf.tui.screens.startup import ErrorScreen, StartupScreen
+from ctop_ebpf.views.catalogue import VIEWS
+from tests.batch_run import ROOT
 from tests.scenario import (
     HOSTILE_COMM,
     ManualSource,
@@ -526,9 +529,9 @@ async def test_ticks_coalesce_when_the_ui_is_busy():
     async with app.run_test(size=SIZE) as pilot:
         orig = app.main.new_records
 
-        def spy(records, host=None):
+        def spy(records, source):
             rendered.append(records.ts)
-            orig(records, host)
+            orig(records, source)
         app.main.new_records = spy
         src.put(_snapshots([100]))
         for i in range(30):
@@ -679,7 +682,7 @@ async def test_container_actions_are_offered_on_containers_and_confirmed():
 
 
 async def test_help_lists_every_key():
-    from ctop_ebpf.tui.keys import KEY_DOCS, KEYS
+    from ctop_ebpf.tui.keys import MAIN_KEYS
     from ctop_ebpf.tui.screens.main import MainScreen
 
     app = make_app()
@@ -688,10 +691,13 @@ async def test_help_lists_every_key():
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        documented = " ".join(k for k, _ in KEYS)
-        for binding in MainScreen.BINDINGS:
-            for key in binding.key.split(","):
-                assert KEY_DOCS[key] in documented, key
+        shown = "\n".join(line.text for line in app.screen.query_one("#help-keys").render_lines(
+            Region(0, 0, 400, 200)))
+        for key in MAIN_KEYS:
+            assert key.shown in shown and key.does[:40] in shown, key
+        # every binding of the screen comes from the registry (or a view's hotkey)
+        registered = {k.keys for k in MAIN_KEYS if k.keys} | {v.hotkey for v in VIEWS if v.hotkey}
+        assert {b.key for b in MainScreen.BINDINGS} == registered
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
@@ -851,7 +857,7 @@ async def test_interactive_replays_a_capture_with_its_host_and_options():
         await pilot.pause()
         header = str(app.main.header.content)
         assert "replay demo.ctop" in header and "▶ REPLAY" in header
-        assert session.extra["active_replay"].header.kernel in header
+        assert session.active_replay.header.kernel in header
         nav = app.main.nav
         assert nav.current.view.id == "processes"
         assert (nav.current.sort_column, nav.current.sort_descending) == ("pid", False)
@@ -861,7 +867,7 @@ async def test_interactive_replays_a_capture_with_its_host_and_options():
         assert set(raw(app, "user")) == {"root"}  # names from the capture
         await pilot.press("p")  # pausing a replay stops its clock
         await pilot.pause()
-        assert session.extra["active_replay"].paused
+        assert session.active_replay.paused
         await pilot.press("k")
         await pilot.pause()
         assert any("readonly" in str(n.message) for n in app._notifications)
@@ -882,3 +888,18 @@ async def test_interactive_unreadable_capture_is_an_error_screen_exit_2(tmp_path
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 2
+
+
+def test_readme_key_table_matches_the_registry():
+    """The README's table of keys lists the registry's keys, in its order, with its words."""
+    from ctop_ebpf.tui.keys import MAIN_KEYS
+
+    text = (ROOT / "README.md").read_text()
+    table = text[text.index("| key | does |"):]
+    rows = []
+    for line in table.splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        key, does = (cell.strip() for cell in line.strip("|").split(" | ", 1))
+        rows.append((key.replace("`", ""), does.replace("`", "")))
+    assert rows == [(k.shown, k.does) for k in MAIN_KEYS]

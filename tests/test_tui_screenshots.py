@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import html
-import os
 import re
-import time
 
 import pytest
 
 from tests import screenshots
-
-
-@pytest.fixture
-def restore_tz():
-    old = os.environ.get("TZ")
-    yield
-    if old is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
 
 
 @pytest.mark.skipif(not screenshots.CAPTURE.exists(), reason="no shipped capture")

@@ -20,15 +20,8 @@ SIZE = (160, 36)
 
 
 @pytest.fixture(autouse=True)
-def utc():
-    old = os.environ.get("TZ")
+def utc(restore_tz):
     os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if old is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = old
     time.tzset()
 
 

@@ -26,6 +26,7 @@ from textual import on, work
 from textual.app import App
 from textual.worker import Worker
 
+from ctop_ebpf.exit_codes import EXIT_FAILURE, EXIT_OK
 from ctop_ebpf.model.host import HostInfo
 from ctop_ebpf.model.source import EventSource, run_pipeline
 from ctop_ebpf.model.state import SystemState
@@ -43,7 +44,7 @@ from .messages import (
     TickArrived,
 )
 from .navigation import Navigator
-from .screens.main import MainScreen
+from .screens.main import MainScreen, SourceInfo
 from .screens.startup import ErrorScreen, StartupScreen
 
 SourceFactory = Callable[[Callable[[str], None]], EventSource]
@@ -94,7 +95,7 @@ class CtopApp(App[int]):
         self.ticks = 0
         self.lost_total = 0
         self.source_state = "starting"
-        self.exit_code = 0
+        self.exit_code = EXIT_OK
         self.error_text = ""  # why the source failed, for the shell after the screen is gone
         self._stopping = False
         self._reader: Worker | None = None
@@ -104,7 +105,8 @@ class CtopApp(App[int]):
     # ---- screens -------------------------------------------------------
 
     def get_default_screen(self) -> MainScreen:
-        self._main = MainScreen(self.nav, readonly=self.readonly, delay=self.delay)
+        self._main = MainScreen(self.nav, readonly=self.readonly, delay=self.delay, replay=self.replay,
+                                source_label=self.source_label, host=self.host_info())
         return self._main
 
     @property
@@ -186,7 +188,7 @@ class CtopApp(App[int]):
         except Exception as exc:  # noqa: BLE001 - every failure becomes the error screen
             code = getattr(exc, "exit_code", None)
             if not isinstance(code, int):
-                code = 1
+                code = EXIT_FAILURE
             title = "ctop-ebpf cannot run" if self.ticks else "ctop-ebpf cannot start"
             text = str(exc) or type(exc).__name__
             if code == 1:
@@ -213,7 +215,26 @@ class CtopApp(App[int]):
         if self.latest is None:
             return
         self._close_startup()
-        self.main.new_records(self.latest, self.host_info())
+        self._show_latest()
+
+    def _show_latest(self) -> None:
+        self.main.new_records(self.latest, SourceInfo(self.source_state, self.lost_total, self.host_info()))
+
+    @on(MainScreen.PauseChanged)
+    def _pause_changed(self, message: MainScreen.PauseChanged) -> None:
+        # a replay stops its clock instead (nothing is missed); live data keeps arriving
+        source = self.source
+        if message.paused and hasattr(source, "pause"):
+            source.pause()
+        elif not message.paused:
+            if hasattr(source, "resume"):
+                source.resume()
+            if self.latest is not None:
+                self._show_latest()
+
+    @on(MainScreen.ActionConfirmed)
+    def _action_confirmed(self, message: MainScreen.ActionConfirmed) -> None:
+        self.perform_action(message.action)
 
     @on(SourceProgress)
     def _source_progress(self, message: SourceProgress) -> None:
@@ -237,9 +258,7 @@ class CtopApp(App[int]):
     def _source_ended(self) -> None:
         self.source_state = "ended"
         self._close_startup()
-        main = self.main
-        main.header.status.state = "ended"
-        main.header.refresh_info()
+        self.main.source_state_changed("ended")
 
     # ---- actions on rows -----------------------------------------------
 

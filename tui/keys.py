@@ -1,32 +1,72 @@
-"""Every key of the TUI, once: the help screen lists this table and the tests
-check that each binding of the main screen appears in it."""
+"""Every key of the main screen, once.
+
+``MAIN_KEYS`` is the registry: the screen's bindings (``bindings()``), the
+help screen and the README's key table (checked by a test) all come from it.
+A view's number key is declared with the view (``hotkey`` in
+views/catalogue.py) and joins the registry here.
+"""
 
 from __future__ import annotations
 
-KEYS: tuple[tuple[str, str], ...] = (
-    ("Enter, double-click", "drill down into the selected row"),
-    ("Backspace", "back up one level, restoring its view, filter, sort and selected row"),
-    ("1 2 3 4 5 6", "Containers, Processes, Files, Connections, System Calls, Errors"),
-    ("F2, v", "view picker with every view (keeps the drill-down context)"),
-    ("F3, /", "search: jump to the first matching row as you type"),
-    ("n", "next search match"),
-    ("F4, \\", "filter bar: Enter applies, Esc cancels, Up/Down history"),
-    ("F9, >", "sort picker; clicking a column header sorts, again reverses"),
-    ("p", "pause / resume the table (data keeps arriving)"),
-    ("g", "history panel: sparklines of the selected row"),
-    ("F8, k", "actions on the selected row: signal a process, stop/restart a container"),
-    ("F1, ?", "this help"),
-    ("q, F10", "quit"),
-    ("Up Down PgUp PgDn Home End", "move the selection"),
-    ("Esc", "close a dialog, the filter or the search bar"),
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+from ctop_ebpf.views.catalogue import VIEWS
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One entry of the help: the keys as people read them, what they do, and
+    the binding behind them (``keys`` in Textual's names, ``action``); keys
+    that widgets handle themselves (the table's cursor, Esc in dialogs) have
+    no binding."""
+
+    shown: str  # e.g. "F2, v"
+    does: str
+    keys: str = ""  # Textual key names, comma-separated: "f2,v"
+    action: str = ""
+    label: str = ""  # footer label; empty: not in the footer
+    footer_key: str | None = None  # how the footer shows the key
+
+
+def _view_keys() -> tuple[Key, ...]:
+    views = [v for v in VIEWS if v.hotkey]
+    shown = f"{views[0].hotkey}..{views[-1].hotkey}" if len(views) > 1 else views[0].hotkey
+    does = ", ".join(v.title for v in views) + " (the drill-down context is kept)"
+    return (Key(shown, does),)
+
+
+# In help order; the bindings with a label appear in the footer in this order.
+MAIN_KEYS: tuple[Key, ...] = (
+    Key("Enter, double-click", "drill down into the selected row (containers → processes → files, "
+        "files → processes, ...)"),
+    *_view_keys(),
+    Key("F1, ?", "help with every key", "f1,question_mark", "help", "Help", "F1"),
+    Key("F2, v", "pick any view (keeps the drill-down context)", "f2,v", "pick_view", "Views", "F2"),
+    Key("F3, /", "incremental search: jump to the first matching row as you type", "f3,slash", "search",
+        "Search", "F3"),
+    Key("n", "next search match", "n", "search_next"),
+    Key("F4, \\", "filter bar: Enter applies, Esc cancels; errors show in place with the column and "
+        "the old filter stays; Up/Down for history", "f4,backslash", "filter", "Filter", "F4"),
+    Key("F8, k", "actions on the selected row: signal a process (TERM, KILL, INT, HUP, STOP, CONT), "
+        "stop or restart a container; always confirmed; disabled by --readonly", "f8,k", "actions",
+        "Actions", "F8"),
+    Key("F9, >", "sort picker; clicking a column header sorts by it, clicking again reverses",
+        "f9,greater_than_sign", "pick_sort", "Sort", "F9"),
+    Key("p", "pause and resume the display (data keeps arriving)", "p", "pause", "Pause"),
+    Key("g", "history panel: sparklines of the selected row", "g", "toggle_history", "History"),
+    Key("Backspace", "back up one level, with that level's view, sort, filter and selected row",
+        "backspace", "back", "Back", "⌫"),
+    Key("q, F10", "quit, restoring the terminal", "q,f10", "app.quit", "Quit", "q"),
+    Key("Up, Down, PgUp, PgDn, Home, End", "move the selection; Left/Right scroll wide tables"),
+    Key("Esc", "close a dialog, the filter or the search bar"),
 )
 
-# key name (Textual) -> the text of KEYS that documents it
-KEY_DOCS: dict[str, str] = {
-    "enter": "Enter", "backspace": "Backspace",
-    "1": "1 2 3 4 5 6", "2": "1 2 3 4 5 6", "3": "1 2 3 4 5 6",
-    "4": "1 2 3 4 5 6", "5": "1 2 3 4 5 6", "6": "1 2 3 4 5 6",
-    "f2": "F2", "v": "v", "f3": "F3", "slash": "/", "n": "n", "f4": "F4", "backslash": "\\",
-    "f9": "F9", "greater_than_sign": ">", "p": "p", "g": "g", "f8": "F8", "k": "k",
-    "f1": "F1", "question_mark": "?", "q": "q", "f10": "F10",
-}
+
+def bindings() -> list[Binding]:
+    """The main screen's bindings: the registry's, then one per view hotkey."""
+    out = [Binding(k.keys, k.action, k.label or k.shown, show=bool(k.label), key_display=k.footer_key)
+           for k in MAIN_KEYS if k.keys]
+    out += [Binding(v.hotkey, f"view('{v.id}')", v.title, show=False) for v in VIEWS if v.hotkey]
+    return out

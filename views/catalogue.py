@@ -5,8 +5,6 @@ from __future__ import annotations
 from .spec import Column as C
 from .spec import Drill, View
 
-PROC_CTX = ("proc.pid",)
-
 CONTAINER = C("container", "CONTAINER", 16, "container.name")
 
 VIEWS: tuple[View, ...] = (

@@ -14,27 +14,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ctop_ebpf.model.events import HOST
+from ctop_ebpf.model.records import RECORD_FIELDS
+
 from . import filter as flt
 from .spec import Column, View
 
-# Which field namespaces each record kind carries.
-_CTX = ("proc.", "user.", "container.", "k8s.")
-KIND_NAMESPACES: dict[str, tuple[str, ...]] = {
-    "procs": _CTX,
-    "threads": _CTX + ("thread.",),
-    "fds": _CTX + ("fd.",),
-    "syscalls": _CTX + ("evt.type",),
-    "errnos": _CTX + ("evt.",),
-    "opens": _CTX + ("fd.", "evt.failed"),
-    "execs": _CTX,
-    "containers": ("container.", "k8s."),
-}
 # Finer kinds tried, in order, when a filter needs fields the view lacks.
 JOIN_KINDS = ("fds", "syscalls", "errnos", "threads", "opens")
 
 
 def covers(kind: str, fields: frozenset[str] | set[str]) -> bool:
-    spaces = KIND_NAMESPACES.get(kind, ())
+    spaces = RECORD_FIELDS.get(kind, ())
     return all(any(f == s or f.startswith(s) for s in spaces) for f in fields)
 
 
@@ -65,16 +56,6 @@ def select(view: View, records, query: flt.Filter | None = None) -> list[Mapping
     for kind in kinds[:1] if covers(kinds[0], query.fields) else kinds:
         pids.update(r.get("proc.pid") for r in records.of_kind(kind) if query.matches(r))
     return [r for r in base if r.get("proc.pid") in pids]
-
-
-class _Agg:
-    """Accumulates one column over the records of one row."""
-
-    __slots__ = ("value", "seen")
-
-    def __init__(self) -> None:
-        self.value = None
-        self.seen = None
 
 
 def _aggregate(col: Column, recs: Sequence[Mapping]):
@@ -180,10 +161,12 @@ def group(view: View, recs: Sequence[Mapping]) -> list[Row]:
     return rows
 
 
-def _enrich_containers(rows: list[Row], records, query: flt.Filter | None) -> list[Row]:
+def _enrich_containers(view: View, rows: list[Row], records, query: flt.Filter | None) -> list[Row]:
     """Containers view: cgroup CPU/memory and metadata from the container records,
     and a row for a present container that has no process we know of yet."""
     by_id = {c["container.id"]: c for c in records.of_kind("containers")}
+    # the columns a container record fills (name, image, runtime, labels ...)
+    described = [c for c in view.columns if c.source.startswith(RECORD_FIELDS["containers"])]
     seen = set()
     for row in rows:
         cid = row.key[0]
@@ -193,27 +176,22 @@ def _enrich_containers(rows: list[Row], records, query: flt.Filter | None) -> li
             continue
         if c.get("cpu_pct", -1) is not None and c.get("cpu_pct", -1) >= 0:
             row.values["cpu_pct"] = c["cpu_pct"]
-        if c.get("memory_bytes", -1) >= 0:
-            row.values["memory_bytes"] = c["memory_bytes"]
-        else:
-            row.values["memory_bytes"] = None
-        for col, field in (("name", "container.name"), ("image", "container.image"),
-                           ("runtime", "container.runtime")):
-            if c.get(field):
-                row.values[col] = c[field]
+        row.values["memory_bytes"] = c["memory_bytes"] if c.get("memory_bytes", -1) >= 0 else None
+        for col in described:
+            if c.get(col.source):
+                row.values[col.id] = c[col.source]
     match_all = query is None or not query.fields
     for cid, c in by_id.items():
-        if cid in seen or not c.get("present") or cid == "host":
+        if cid in seen or not c.get("present") or cid == HOST:
             continue
         if not match_all and not (covers("containers", query.fields) and query.matches(c)):
             continue
-        rows.append(Row((cid,), {
-            "id": cid, "name": c["container.name"], "image": c["container.image"],
-            "runtime": c["container.runtime"], "procs": 0, "threads": 0,
-            "cpu_pct": max(c.get("cpu_pct", 0) or 0, 0),
-            "rss_bytes": 0, "memory_bytes": c["memory_bytes"] if c["memory_bytes"] >= 0 else None,
-            "syscalls": 0, "file_bytes": 0, "net_bytes": 0,
-        }))
+        values = {col.id: 0 if col.counter or col.agg in ("sum", "count", "count_distinct") else None
+                  for col in view.columns}
+        values.update({col.id: c.get(col.source) for col in described})
+        values["cpu_pct"] = max(c.get("cpu_pct", 0) or 0, 0)
+        values["memory_bytes"] = c["memory_bytes"] if c["memory_bytes"] >= 0 else None
+        rows.append(Row((cid,), values))
     return rows
 
 
@@ -261,7 +239,7 @@ def compute(view: View, records, query: flt.Filter | None = None,
     """Everything a view shows for one tick's records, sorted."""
     rows = group(view, select(view, records, query))
     if view.enrich:
-        rows = ENRICH[view.enrich](rows, records, query)
+        rows = ENRICH[view.enrich](view, rows, records, query)
     return sort_rows(view, rows, sort, desc)
 
 

@@ -5,16 +5,10 @@ values (``str``, ``int``, ``bool``).  A field that does not apply to a record
 is simply absent (or ``None``): see :mod:`ctop_ebpf.views.filter` for what comparisons
 do then.
 
-Each field has
-
-* a ``type`` that decides how values compare: ``string`` (text), ``number``
-  and ``port`` (numerically), ``bool`` (``true``/``false``), ``ip`` (IPv4 or
-  IPv6 address; a ``10.0.0.0/8`` style network matches every address in it);
-* a ``kind``: the kind of record that carries it (``container``, ``process``,
-  ``thread``, ``fd``, ``syscall``, ``event``).  The view engine uses the kinds
-  a filter references to decide which fine-grained records it must evaluate
-  the filter on (a filter on ``fd.name`` needs per-fd records, one on
-  ``proc.name`` only per-process ones).
+Each field has a ``type`` that decides how values compare: ``string``
+(text), ``number`` and ``port`` (numerically), ``bool`` (``true``/``false``),
+``ip`` (IPv4 or IPv6 address; a ``10.0.0.0/8`` style network matches every
+address in it).
 
 ``ctop-ebpf --list-fields`` prints :func:`format_field_list`.
 """
@@ -29,81 +23,67 @@ from types import MappingProxyType
 #: The value types a field can have.
 FIELD_TYPES: tuple[str, ...] = ("string", "number", "bool", "ip", "port")
 
-#: The record kinds a field can come from.  ``event`` is for fields of a
-#: single logged event (exec and open logs); the catalogue currently maps
-#: every ``evt.*`` field to ``syscall``.
-KINDS: tuple[str, ...] = ("container", "process", "thread", "fd", "syscall", "event")
-
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """One filterable field: its name, value type, one-line description and record kind."""
+    """One filterable field: its name, value type and one-line description.
+    Which records carry it follows from its namespace (model/records.py
+    RECORD_FIELDS)."""
 
     name: str
     type: str
     description: str
-    kind: str
 
     def __post_init__(self) -> None:
         if self.type not in FIELD_TYPES:
             raise ValueError(f"field {self.name}: unknown type {self.type!r}")
-        if self.kind not in KINDS:
-            raise ValueError(f"field {self.name}: unknown kind {self.kind!r}")
 
 
 FIELDS: tuple[Field, ...] = (
     # container.* and k8s.*: the container the process runs in.
     Field("container.id", "string",
-          "Container id (12-character short form); 'host' for processes outside containers",
-          "container"),
+          "Container id (12-character short form); 'host' for processes outside containers"),
     Field("container.name", "string",
-          "Container name; 'host' for processes outside containers", "container"),
-    Field("container.image", "string", "Image the container runs, e.g. nginx:1.25", "container"),
+          "Container name; 'host' for processes outside containers"),
+    Field("container.image", "string", "Image the container runs, e.g. nginx:1.25"),
     Field("container.runtime", "string",
-          "Container runtime: docker, containerd, cri-o, podman, lxc, nspawn; 'host' outside",
-          "container"),
-    Field("k8s.pod.name", "string", "Kubernetes pod name (absent outside pods)", "container"),
-    Field("k8s.ns.name", "string", "Kubernetes namespace of the pod (absent outside pods)",
-          "container"),
+          "Container runtime: docker, containerd, cri-o, podman, lxc, nspawn; 'host' outside"),
+    Field("k8s.pod.name", "string", "Kubernetes pod name (absent outside pods)"),
+    Field("k8s.ns.name", "string", "Kubernetes namespace of the pod (absent outside pods)"),
     # proc.* and user.*: the process.
-    Field("proc.pid", "number", "Process id (thread-group id) as seen from the host", "process"),
-    Field("proc.ppid", "number", "Parent process id", "process"),
-    Field("proc.name", "string", "Process name (comm, at most 15 characters)", "process"),
-    Field("proc.pname", "string", "Name of the parent process", "process"),
-    Field("proc.exe", "string", "Path of the executable (as given to execve or /proc/PID/exe)",
-          "process"),
-    Field("proc.args", "string", "Command-line arguments after argv[0], joined with spaces",
-          "process"),
-    Field("proc.cmdline", "string", "Full command line: argv joined with spaces", "process"),
-    Field("user.uid", "number", "User id the process runs as", "process"),
-    Field("user.name", "string", "User name of user.uid (host passwd; the uid if unknown)",
-          "process"),
+    Field("proc.pid", "number", "Process id (thread-group id) as seen from the host"),
+    Field("proc.ppid", "number", "Parent process id"),
+    Field("proc.name", "string", "Process name (comm, at most 15 characters)"),
+    Field("proc.pname", "string", "Name of the parent process"),
+    Field("proc.exe", "string", "Path of the executable (as given to execve or /proc/PID/exe)"),
+    Field("proc.args", "string", "Command-line arguments after argv[0], joined with spaces"),
+    Field("proc.cmdline", "string", "Full command line: argv joined with spaces"),
+    Field("user.uid", "number", "User id the process runs as"),
+    Field("user.name", "string", "User name of user.uid (host passwd; the uid if unknown)"),
     # thread.*
-    Field("thread.tid", "number", "Thread id as seen from the host", "thread"),
+    Field("thread.tid", "number", "Thread id as seen from the host"),
     # fd.*: one file descriptor of the process.
-    Field("fd.num", "number", "File descriptor number", "fd"),
+    Field("fd.num", "number", "File descriptor number"),
     Field("fd.name", "string",
-          "Full fd name: file path, socket tuple lip:lport->rip:rport, unix socket path, pipe",
-          "fd"),
+          "Full fd name: file path, socket tuple lip:lport->rip:rport, unix socket path, pipe"),
     Field("fd.type", "string",
           "fd type: file, directory, ipv4, ipv6, unix, pipe, event, signal, inotify, timer, "
-          "memfd, other", "fd"),
-    Field("fd.directory", "string", "Directory of a file fd (fd.name without its last part)",
-          "fd"),
-    Field("fd.filename", "string", "Last component of a file fd's path", "fd"),
-    Field("fd.l4proto", "string", "Layer-4 protocol of an IP socket: tcp, udp, raw", "fd"),
-    Field("fd.lip", "ip", "Local IP address of a socket", "fd"),
-    Field("fd.lport", "port", "Local port of a socket", "fd"),
-    Field("fd.rip", "ip", "Remote IP address of a socket", "fd"),
-    Field("fd.rport", "port", "Remote port of a socket", "fd"),
+          "memfd, other"),
+    Field("fd.directory", "string", "Directory of a file fd (fd.name without its last part)"),
+    Field("fd.filename", "string", "Last component of a file fd's path"),
+    Field("fd.l4proto", "string", "Layer-4 protocol of an IP socket: tcp, udp, raw"),
+    Field("fd.lip", "ip", "Local IP address of a socket"),
+    Field("fd.lport", "port", "Local port of a socket"),
+    Field("fd.rip", "ip", "Remote IP address of a socket"),
+    Field("fd.rport", "port", "Remote port of a socket"),
     Field("fd.sport", "port",
           "Server port of a connection: the listening side's port (local when accepted or "
-          "listening, remote when connected)", "fd"),
+          "listening, remote when connected)"),
     # evt.*: the system call.
-    Field("evt.type", "string", "System call name, e.g. openat, connect, execve", "syscall"),
-    Field("evt.failed", "bool", "true when the system call returned an error", "syscall"),
-    Field("evt.errno", "number", "Error number of a failed system call, e.g. 2", "syscall"),
-    Field("evt.errname", "string", "Error name of a failed system call, e.g. ENOENT", "syscall"),
+    Field("evt.type", "string", "System call name, e.g. openat, connect, execve"),
+    Field("evt.failed", "bool", "true when the system call returned an error"),
+    Field("evt.errno", "number", "Error number of a failed system call, e.g. 2"),
+    Field("evt.errname", "string", "Error name of a failed system call, e.g. ENOENT"),
 )
 
 #: Every field by name (read-only).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # How rows with the same key are merged.
 AGGREGATIONS = ("sum", "max", "min", "avg", "first", "last", "count", "count_distinct", "join_distinct")
@@ -20,6 +20,12 @@ class Column:
     fmt: str = "str"
     counter: bool = False  # an amount per tick (shown as a rate in the TUI)
     align: str = "left"
+
+    def __post_init__(self) -> None:
+        if self.agg not in AGGREGATIONS:
+            raise ValueError(f"column {self.id}: unknown aggregation {self.agg!r}")
+        if self.fmt not in FORMATS:
+            raise ValueError(f"column {self.id}: unknown format {self.fmt!r}")
 
     @property
     def source(self) -> str:
@@ -51,7 +57,6 @@ class View:
     log: bool = False  # a time-ordered list, not a group-by
     hotkey: str = ""
     enrich: str = ""  # a named post-step (containers: cgroup CPU/memory)
-    extra: dict = field(default_factory=dict)
 
     def column(self, cid: str) -> Column | None:
         for c in self.columns:

@@ -1,4 +1,4 @@
-"""F1 / ?: every key, from tui.keys."""
+"""F1 / ?: every key, from the registry in tui/keys.py."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ..keys import KEYS
+from ..keys import MAIN_KEYS
 
 
 def help_table() -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
-    for keys, what in KEYS:
-        table.add_row(Text(keys), Text(what))
+    for key in MAIN_KEYS:
+        table.add_row(Text(key.shown), Text(key.does))
     return table
 
 

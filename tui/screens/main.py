@@ -9,12 +9,15 @@ the table keeps the records it showed; the header keeps counting.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
+from ctop_ebpf.model.host import HostInfo
 from ctop_ebpf.views import engine
 from ctop_ebpf.views import filter as flt
 from ctop_ebpf.views.catalogue import VIEWS, VIEWS_BY_ID
@@ -22,6 +25,7 @@ from ctop_ebpf.views.filter import FilterError
 from ctop_ebpf.views.safe_text import printable
 
 from ..actions import Action, actions_for
+from ..keys import bindings
 from ..navigation import Navigator, row_title
 from ..widgets.breadcrumb import Breadcrumb
 from ..widgets.header import HeaderBar
@@ -32,17 +36,21 @@ from .confirm import ConfirmScreen
 from .help import HelpScreen
 from .pickers import action_picker, sort_picker, view_picker
 
-
-def _view_bindings() -> list[Binding]:
-    return [Binding(v.hotkey, f"view('{v.id}')", v.title, show=False) for v in VIEWS if v.hotkey]
-
-
 ACTION_DETAILS = {
     "KILL": "SIGKILL cannot be caught: the process gets no chance to clean up.",
     "STOP": "The process stays stopped until it gets SIGCONT.",
     "stop": "Docker sends SIGTERM, then SIGKILL after 15 seconds.",
     "restart": "Docker stops the container (SIGTERM, then SIGKILL after 15 s) and starts it again.",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """What the screen shows of the event source, beside the tick's records."""
+
+    state: str = "live"  # starting, live, ended, failed
+    lost_total: int = 0
+    host: HostInfo | None = None
 
 
 def _stable_log_keys(rows) -> None:
@@ -57,26 +65,31 @@ def _stable_log_keys(rows) -> None:
 
 
 class MainScreen(Screen[None]):
-    BINDINGS = [
-        Binding("f1,question_mark", "help", "Help", key_display="F1"),
-        Binding("f2,v", "pick_view", "Views", key_display="F2"),
-        Binding("f3,slash", "search", "Search", key_display="F3"),
-        Binding("f4,backslash", "filter", "Filter", key_display="F4"),
-        Binding("f8,k", "actions", "Actions", key_display="F8"),
-        Binding("f9,greater_than_sign", "pick_sort", "Sort", key_display="F9"),
-        Binding("p", "pause", "Pause"),
-        Binding("g", "toggle_history", "History"),
-        Binding("backspace", "back", "Back", key_display="⌫"),
-        Binding("n", "search_next", "Next match", show=False),
-        Binding("q,f10", "app.quit", "Quit", key_display="q"),
-        *_view_bindings(),
-    ]
+    BINDINGS = bindings()
 
-    def __init__(self, nav: Navigator, *, readonly: bool = False, delay: float = 1.0) -> None:
+    class PauseChanged(Message):
+        """The user paused (or resumed) the display; the app pauses a replay's clock."""
+
+        def __init__(self, paused: bool) -> None:
+            super().__init__()
+            self.paused = paused
+
+    class ActionConfirmed(Message):
+        """The user confirmed an action on a row; the app carries it out."""
+
+        def __init__(self, action: Action) -> None:
+            super().__init__()
+            self.action = action
+
+    def __init__(self, nav: Navigator, *, readonly: bool = False, delay: float = 1.0,
+                 replay: bool = False, source_label: str = "", host: HostInfo | None = None) -> None:
         super().__init__()
         self.nav = nav
         self.readonly = readonly
         self.delay = delay
+        self.replay = replay
+        self.source_label = source_label
+        self.host = host
         self.paused = False
         self.shown = None  # the TickRecords on screen
         self.history = RowHistory()
@@ -114,25 +127,25 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         header = self.header
         header.status.delay = self.delay
-        header.status.replay = self.app.replay
-        header.source_label = self.app.source_label
-        header.host = self.app.host_info()
+        header.status.replay = self.replay
+        header.source_label = self.source_label
+        header.host = self.host
         self._reset_level()
         self.table.focus()
 
     # ---- data ----------------------------------------------------------
 
-    def new_records(self, records, host=None) -> None:
+    def new_records(self, records, source: SourceInfo) -> None:
         """A tick arrived (called by the app): header always, table unless paused."""
         st = self.header.status
         interval = records.interval_s or 0.0
         st.events_per_s = (records.stats.get("events", 0) / interval) if interval else 0.0
         st.lost_tick = records.stats.get("lost", 0)
-        st.lost_total = self.app.lost_total
-        st.state = self.app.source_state
-        if host is not None:
-            self.header.host = host
-        if self.paused:
+        st.lost_total = source.lost_total
+        st.state = source.state
+        if source.host is not None:
+            self.header.host = source.host
+        if self.paused or records is self.shown:
             self.header.refresh_info()
             return
         # (the previous tick's records are freed here: ~12 ms for 5,000 processes,
@@ -289,17 +302,14 @@ class MainScreen(Screen[None]):
 
     def action_pause(self) -> None:
         self.paused = not self.paused
-        source = self.app.source
-        # a replay stops its clock instead (nothing is missed); live data keeps arriving
-        if self.paused and hasattr(source, "pause"):
-            source.pause()
-        elif not self.paused and hasattr(source, "resume"):
-            source.resume()
-        if not self.paused and self.app.latest is not None and self.app.latest is not self.shown:
-            self.shown = self.app.latest
-            self.render_table()
-        else:
-            self._refresh_chrome()
+        self._refresh_chrome()
+        # the app pauses a replay's clock, and on resume hands over the latest tick
+        self.post_message(self.PauseChanged(self.paused))
+
+    def source_state_changed(self, state: str) -> None:
+        """The source ended or failed (called by the app)."""
+        self.header.status.state = state
+        self.header.refresh_info()
 
     def action_toggle_history(self) -> None:
         panel = self.history_panel
@@ -396,7 +406,7 @@ class MainScreen(Screen[None]):
     def confirm_action(self, action: Action) -> None:
         def answered(yes: bool | None) -> None:
             if yes:
-                self.app.perform_action(action)
+                self.post_message(self.ActionConfirmed(action))
         detail = ACTION_DETAILS.get(action.op, "")
         self.app.push_screen(ConfirmScreen(action.title, detail), answered)
 

@@ -66,7 +66,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ..fields import FIELDS_BY_NAME
 from .ast import (
     MAX_DEPTH,
     MAX_LENGTH,
@@ -99,13 +98,12 @@ class Filter:
     filters are equal when their ASTs are (whatever the spacing of the text).
     """
 
-    __slots__ = ("text", "ast", "fields", "kinds", "_predicate")
+    __slots__ = ("text", "ast", "fields", "_predicate")
 
     def __init__(self, text: str, ast: Node) -> None:
         self.text = text
         self.ast = ast
         self.fields = referenced_fields(ast)
-        self.kinds = frozenset(FIELDS_BY_NAME[f].kind for f in self.fields)
         self._predicate = compile_tree(ast)
 
     @property
