@@ -105,8 +105,10 @@ def test_sort_and_parse_sort(records):
     ("processes", "pid", "files", "proc.pid"),
     ("files", "name", "processes", "fd.name"),
     ("connections", "name", "processes", "fd.name"),
-    ("syscalls", "syscall", "processes", "evt.type"),
-    ("errors", "errname", "processes", "evt.errname"),
+    ("syscalls", "syscall", "syscall_callers", "evt.type"),
+    ("errors", "errname", "error_callers", "evt.errname"),
+    ("syscall_callers", "pid", "syscalls", "proc.pid"),
+    ("error_callers", "pid", "errors", "proc.pid"),
     ("ports", "port", "connections", "fd.sport"),
 ])
 def test_drill_down_is_a_pure_function(records, start, column, target, clause_field):
@@ -120,6 +122,38 @@ def test_drill_down_is_a_pure_function(records, start, column, target, clause_fi
         # the clause parses; some row leads somewhere non-empty
         found = found or bool(engine.compute(VIEWS_BY_ID[dest], records, parse(clause)))
     assert found
+
+
+def test_syscall_callers_count_that_syscall_only(records):
+    """Enter on `read` lists the processes that made reads, with their reads:
+    not each process's total of every syscall."""
+    syscalls = get_view("syscalls")
+    read = next(r for r in engine.compute(syscalls, records) if r.values["syscall"] == "read")
+    dest, clause = engine.drill(syscalls, read)
+    rows = {r.values["pid"]: r.values for r in engine.compute(get_view(dest), records, parse(clause))}
+    assert set(rows) == {20, 11}
+    assert (rows[20]["calls"], rows[20]["errors"], rows[20]["total_ns"]) == (5, 0, 100)
+    assert (rows[11]["calls"], rows[11]["errors"], rows[11]["total_ns"]) == (7, 1, 300)
+    assert rows[11]["avg_ns"] == 300 // 7 and rows[11]["syscalls"] == "read"
+
+
+def test_error_callers_count_that_error_only(records):
+    errors = get_view("errors")
+    eacces = next(r for r in engine.compute(errors, records) if r.values["errname"] == "EACCES")
+    dest, clause = engine.drill(errors, eacces)
+    rows = engine.compute(get_view(dest), records, parse(clause))
+    assert [(r.values["pid"], r.values["count"], r.values["syscalls"]) for r in rows] == [(20, 1, "openat")]
+
+
+def test_every_drill_target_applies_to_its_field():
+    """After Enter, the view shown is among those the F2 picker offers first."""
+    from ctop_ebpf.views.catalogue import views_for
+
+    for view in VIEWS:
+        if view.drilldown is not None:
+            first, _ = views_for(view.drilldown.field)
+            assert get_view(view.drilldown.target) in first, (view.id, view.drilldown)
+    assert views_for(None) == (list(VIEWS), [])
 
 
 def test_drill_values_are_quoted_safely(records):

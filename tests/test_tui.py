@@ -228,6 +228,57 @@ async def test_view_picker_lists_every_view():
         assert isinstance(app.focused, DataTable)
 
 
+async def test_view_picker_offers_the_views_of_the_drill_down_first():
+    from ctop_ebpf.views.catalogue import VIEWS
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")  # a container -> its processes (drilled on container.id)
+        await pilot.pause()
+        await pilot.press("f2")
+        await pilot.pause()
+        ol = app.screen.query_one(OptionList)
+        listed = [ol.get_option_at_index(i).id for i in range(ol.option_count)]
+        first = [v.id for v in VIEWS if "container.id" in v.applies_to]
+        assert listed[:len(first)] == first and "containers" not in first
+        assert sorted(listed) == sorted(v.id for v in VIEWS)  # the others follow
+
+
+async def test_legend_explains_the_current_view():
+    from ctop_ebpf.tui.screens.legend import LegendScreen
+
+    app = make_app(view="syscalls")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f7")
+        await pilot.pause()
+        assert isinstance(app.screen, LegendScreen)
+        text = "\n".join(line.text for line in app.screen.query_one("#legend-columns").render_lines(
+            Region(0, 0, 200, 40)))
+        assert "CALLS" in text and "System calls made" in text
+        assert "Syscall Callers" in str(app.screen.query_one("#legend-enter").render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, LegendScreen)
+
+
+async def test_shift_digit_sorts_by_that_column():
+    app = make_app(view="processes")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("exclamation_mark")  # Shift+1: PID, largest first
+        await pilot.pause()
+        pids = [int(p) for p in column(app, "pid")]
+        assert pids == sorted(pids, reverse=True) and len(pids) > 1
+        await pilot.press("exclamation_mark")  # again: reversed
+        await pilot.pause()
+        assert [int(p) for p in column(app, "pid")] == sorted(pids)
+        await pilot.press("number_sign")  # Shift+3: NAME
+        await pilot.pause()
+        assert app.main.nav.current.sort_column == "name"
+
+
 async def test_log_views_accumulate_across_ticks():
     app = make_app(view="execs")
     async with app.run_test(size=SIZE) as pilot:
@@ -682,7 +733,7 @@ async def test_container_actions_are_offered_on_containers_and_confirmed():
 
 
 async def test_help_lists_every_key():
-    from ctop_ebpf.tui.keys import MAIN_KEYS
+    from ctop_ebpf.tui.keys import MAIN_KEYS, SHIFTED_DIGITS
     from ctop_ebpf.tui.screens.main import MainScreen
 
     app = make_app()
@@ -696,7 +747,8 @@ async def test_help_lists_every_key():
         for key in MAIN_KEYS:
             assert key.shown in shown and key.does[:40] in shown, key
         # every binding of the screen comes from the registry (or a view's hotkey)
-        registered = {k.keys for k in MAIN_KEYS if k.keys} | {v.hotkey for v in VIEWS if v.hotkey}
+        registered = ({k.keys for k in MAIN_KEYS if k.keys} | {v.hotkey for v in VIEWS if v.hotkey}
+                      | set(SHIFTED_DIGITS))
         assert {b.key for b in MainScreen.BINDINGS} == registered
         await pilot.press("escape")
         await pilot.pause()

@@ -33,6 +33,7 @@ class Crumb:
 
     label: str
     clause: str
+    field: str = ""  # the field the clause compares
 
 
 @dataclass(slots=True)
@@ -61,6 +62,11 @@ class Level:
             self._query = engine.compile_filter(text) if text.strip() else None
             self._query_text = text
         return self._query
+
+    @property
+    def drill_field(self) -> str | None:
+        """The field of the last drill-down step (None at the top)."""
+        return self.crumbs[-1].field if self.crumbs else None
 
     @property
     def sort_column(self) -> str:
@@ -142,7 +148,7 @@ class Navigator:
         if view is None:
             return False
         d = cur.view.drilldown
-        crumb = Crumb(crumb_label(cur.view, row, d.field, row.values.get(d.column)), clause)
+        crumb = Crumb(crumb_label(cur.view, row, d.field, row.values.get(d.column)), clause, d.field)
         self.stack.append(Level(view, cur.crumbs + (crumb,), cur.filter_text))
         return True
 

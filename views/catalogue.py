@@ -47,7 +47,7 @@ VIEWS: tuple[View, ...] = (
             C("cmdline", "COMMAND", 40, "proc.cmdline"),
         ),
         sort="cpu_pct", drilldown=Drill("files", "proc.pid", "pid"),
-        applies_to=("container.id", "fd.name", "evt.type", "evt.errname", "fd.sport"),
+        applies_to=("container.id", "proc.pid", "fd.name", "evt.type", "evt.errname", "fd.sport"),
     ),
     View(
         id="threads", title="Threads",
@@ -79,7 +79,7 @@ VIEWS: tuple[View, ...] = (
             C("container", "CONTAINER", 16, "container.name", agg="join_distinct"),
         ),
         sort="bytes_read", drilldown=Drill("processes", "fd.name", "name"),
-        applies_to=("proc.pid", "container.id", "fd.directory"),
+        applies_to=("proc.pid", "container.id", "fd.directory", "fd.type"),
     ),
     View(
         id="directories", title="Directories",
@@ -142,8 +142,26 @@ VIEWS: tuple[View, ...] = (
             C("avg_ns", "AVG", 9, "avg_ns", fmt="ns", align="right"),
             C("procs", "PROCS", 5, "proc.pid", agg="count_distinct", fmt="int", align="right"),
         ),
-        sort="calls", drilldown=Drill("processes", "evt.type", "syscall"),
+        sort="calls", drilldown=Drill("syscall_callers", "evt.type", "syscall"),
         applies_to=("proc.pid", "container.id", "thread.tid"),
+    ),
+    View(
+        id="syscall_callers", title="Syscall Callers",
+        description="The processes making a system call, with that call's own counts and time.",
+        source="syscalls", key=("proc.pid",),
+        columns=(
+            C("pid", "PID", 7, "proc.pid", fmt="int", align="right"),
+            C("name", "NAME", 15, "proc.name"),
+            CONTAINER,
+            C("syscalls", "SYSCALL", 16, "evt.type", agg="join_distinct"),
+            C("calls", "CALLS", 9, "calls", agg="sum", fmt="count", counter=True, align="right"),
+            C("errors", "ERRORS", 7, "errors", agg="sum", fmt="count", counter=True, align="right"),
+            C("total_ns", "TIME", 9, "total_ns", agg="sum", fmt="ns", counter=True, align="right"),
+            C("avg_ns", "AVG", 9, "avg_ns", fmt="ns", align="right"),
+            C("cmdline", "COMMAND", 40, "proc.cmdline"),
+        ),
+        sort="calls", drilldown=Drill("syscalls", "proc.pid", "pid"),
+        applies_to=("evt.type",),
     ),
     View(
         id="errors", title="Errors", hotkey="6",
@@ -156,8 +174,24 @@ VIEWS: tuple[View, ...] = (
             C("syscalls", "SYSCALLS", 30, "evt.type", agg="join_distinct"),
             C("procs", "PROCS", 5, "proc.pid", agg="count_distinct", fmt="int", align="right"),
         ),
-        sort="count", drilldown=Drill("processes", "evt.errname", "errname"),
+        sort="count", drilldown=Drill("error_callers", "evt.errname", "errname"),
         applies_to=("proc.pid", "container.id"),
+    ),
+    View(
+        id="error_callers", title="Error Callers",
+        description="The processes getting an error, how often and from which system calls.",
+        source="errnos", key=("proc.pid",),
+        columns=(
+            C("pid", "PID", 7, "proc.pid", fmt="int", align="right"),
+            C("name", "NAME", 15, "proc.name"),
+            CONTAINER,
+            C("errname", "ERROR", 14, "evt.errname", agg="join_distinct"),
+            C("count", "COUNT", 8, "count", agg="sum", fmt="count", counter=True, align="right"),
+            C("syscalls", "SYSCALLS", 30, "evt.type", agg="join_distinct"),
+            C("cmdline", "COMMAND", 40, "proc.cmdline"),
+        ),
+        sort="count", drilldown=Drill("errors", "proc.pid", "pid"),
+        applies_to=("evt.errname",),
     ),
     View(
         id="io_types", title="I/O by Type",
@@ -217,6 +251,15 @@ def get_view(view_id: str) -> View:
         return VIEWS_BY_ID[view_id]
     except KeyError:
         raise KeyError(f"unknown view {view_id!r}; known views: {', '.join(VIEWS_BY_ID)}") from None
+
+
+def views_for(drill_field: str | None) -> tuple[list[View], list[View]]:
+    """The views the F2 picker offers first (their ``applies_to`` holds the
+    field the user drilled on last), then the others; every view at the top."""
+    if drill_field is None:
+        return list(VIEWS), []
+    first = [v for v in VIEWS if drill_field in v.applies_to]
+    return first, [v for v in VIEWS if v not in first]
 
 
 def format_view_list() -> str:

@@ -140,3 +140,32 @@ def suggest(name: str, limit: int = 3) -> list[str]:
                                                    cutoff=0.75):
             add(candidate)
     return out[:limit]
+
+
+#: What the other values of the records mean (counters and texts that are not
+#: filter fields); the F7 legend explains a view's columns from these and FIELDS.
+VALUES: Mapping[str, str] = MappingProxyType({
+    "calls": "System calls made",
+    "errors": "Calls that failed (returned an error); for files, failed opens",
+    "total_ns": "Time spent in the calls, from entry to return",
+    "avg_ns": "Average time of one call (TIME / CALLS)",
+    "count": "How many times it happened",
+    "opens": "Opens (open, openat, openat2, creat), failed ones included",
+    "bytes_read": "Bytes read or received",
+    "bytes_written": "Bytes written or sent",
+    "reads": "Read calls that moved data",
+    "writes": "Write calls that moved data",
+    "cpu_pct": "CPU used, in % of one CPU",
+    "rss_bytes": "Resident memory of the processes",
+    "memory_bytes": "Memory of the container's cgroup (page cache included)",
+    "threads": "Threads",
+    "syscalls": "System calls made",
+    "file_bytes": "Bytes read and written on files",
+    "net_bytes": "Bytes sent and received on network and unix sockets",
+    "local": "Local address and port",
+    "remote": "Remote address and port",
+    "wall": "When it happened (wall clock)",
+    "syscall": "The open system call used",
+    "result_text": "The fd the call returned, or its error",
+    "thread.name": "Thread name (comm)",
+})

@@ -20,8 +20,9 @@ from textual.widgets import DataTable, Footer
 from ctop_ebpf.model.host import HostInfo
 from ctop_ebpf.views import engine
 from ctop_ebpf.views import filter as flt
-from ctop_ebpf.views.catalogue import VIEWS, VIEWS_BY_ID
+from ctop_ebpf.views.catalogue import VIEWS_BY_ID, views_for
 from ctop_ebpf.views.filter import FilterError
+from ctop_ebpf.views.legend import legend
 from ctop_ebpf.views.safe_text import printable
 
 from ..actions import Action, actions_for
@@ -34,6 +35,7 @@ from ..widgets.prompt import PromptBar
 from ..widgets.table import ViewTable
 from .confirm import ConfirmScreen
 from .help import HelpScreen
+from .legend import LegendScreen
 from .pickers import action_picker, sort_picker, view_picker
 
 ACTION_DETAILS = {
@@ -285,7 +287,8 @@ class MainScreen(Screen[None]):
         def picked(view_id: str | None) -> None:
             if view_id:
                 self.action_view(view_id)
-        self.app.push_screen(view_picker(VIEWS, self.nav.current.view.id), picked)
+        level = self.nav.current
+        self.app.push_screen(view_picker(*views_for(level.drill_field), level.view.id), picked)
 
     def action_pick_sort(self) -> None:
         level = self.nav.current
@@ -297,6 +300,15 @@ class MainScreen(Screen[None]):
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
+
+    def action_legend(self) -> None:
+        self.app.push_screen(LegendScreen(legend(self.nav.current.view)))
+
+    def action_sort_column(self, n: int) -> None:
+        """Shift+N: sort by the N-th column shown (again: reverse)."""
+        shown = [c for c in self.nav.current.view.columns if c.width > 0]
+        if 1 <= n <= len(shown):
+            self.sort_by(shown[n - 1].id)
 
     # ---- pause, history ------------------------------------------------
 

@@ -25,7 +25,7 @@ class Picker(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, options: list[Option], selected: str | None = None,
+    def __init__(self, title: str, options: list[Option | None], selected: str | None = None,
                  hint: str = "Enter selects, Esc cancels", box_id: str = "picker") -> None:
         super().__init__()
         self.picker_title = title
@@ -60,14 +60,18 @@ class Picker(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-def view_picker(views: tuple[View, ...], current: str) -> Picker:
-    options = []
-    for v in views:
-        t = Text(no_wrap=True, overflow="ellipsis")
-        t.append(f"{v.hotkey or ' '} ", style="bold cyan")
-        t.append(f"{v.title:<14}", style="bold")
-        t.append(f" {v.description}", style="dim")
-        options.append(Option(t, id=v.id))
+def view_picker(first: list[View], others: list[View], current: str) -> Picker:
+    """The views that apply to the drill-down first, then (after a line) the others."""
+    options: list[Option | None] = []
+    for group in (first, others):
+        if group and options:
+            options.append(None)  # a separator
+        for v in group:
+            t = Text(no_wrap=True, overflow="ellipsis")
+            t.append(f"{v.hotkey or ' '} ", style="bold cyan")
+            t.append(f"{v.title:<15}", style="bold" if group is first else "")
+            t.append(f" {v.description}", style="dim")
+            options.append(Option(t, id=v.id))
     return Picker("Views", options, current, box_id="view-picker")
 
 
