@@ -2,9 +2,11 @@
 
 Every event source (live bcc probes, a capture file, synthetic test data)
 produces exactly these objects; the model never sees anything else. They
-are plain, immutable and JSON-friendly so that a capture file can store
-them field by field (capture/format.py encodes them, capture/reader.py
-decodes them against these types).
+are plain and JSON-friendly, so that a capture file can store them field by
+field (capture/format.py encodes them, capture/reader.py decodes them
+against these types). They are treated as immutable but not frozen: a
+frozen dataclass takes ~6 times longer to create, and the live source
+creates one per kernel event.
 
 Strings a watched process controls (comm, argv, paths) are kept as ``str``
 decoded with ``surrogateescape`` so that no byte is lost; views decide how
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 HOST = "host"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProcSnapshot:
     """A process as found in /proc at start-up or on reconciliation."""
 
@@ -36,7 +38,7 @@ class ProcSnapshot:
     fds: tuple["FdSnapshot", ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FdSnapshot:
     """An fd found in /proc/PID/fd, already joined to /proc/net for sockets."""
 
@@ -51,7 +53,7 @@ class FdSnapshot:
     listening: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Fork:
     ts: int
     ppid: int  # tgid of the creating process
@@ -62,7 +64,7 @@ class Fork:
     cgroup_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Exec:
     ts: int
     pid: int
@@ -77,7 +79,7 @@ class Exec:
     runtime: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Exit:
     ts: int
     pid: int
@@ -85,7 +87,7 @@ class Exit:
     code: int  # exit status as given to exit/exit_group, -1 when unknown
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Open:
     ts: int
     pid: int
@@ -96,7 +98,7 @@ class Open:
     result: int  # fd, or -errno
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OpenRepeat:
     """``count`` more opens exactly like an earlier Open of the same tick
     (same process, path, flags and result), folded in the kernel."""
@@ -115,7 +117,7 @@ class OpenRepeat:
     writes: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Close:
     """An fd closed; carries the fd's I/O of this tick not yet drained."""
 
@@ -130,7 +132,7 @@ class Close:
     writes: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Dup:
     ts: int
     pid: int
@@ -138,7 +140,7 @@ class Dup:
     newfd: int  # result; negative is -errno
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Pipe:
     ts: int
     pid: int
@@ -146,7 +148,7 @@ class Pipe:
     fd_write: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Socket:
     ts: int
     pid: int
@@ -157,7 +159,7 @@ class Socket:
     cloexec: bool = False  # SOCK_CLOEXEC: closed by exec
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SockAddr:
     """connect / accept / bind / listen results, with what is known of the tuple."""
 
@@ -175,7 +177,7 @@ class SockAddr:
     path: str = ""  # unix socket path
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SyscallStat:
     """Per (process, thread, syscall) counts for one tick, from the kernel map."""
 
@@ -187,7 +189,7 @@ class SyscallStat:
     total_ns: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ErrnoStat:
     pid: int
     syscall: str
@@ -195,7 +197,7 @@ class ErrnoStat:
     count: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FdIO:
     """Per (process, fd) I/O of one tick, from the kernel map."""
 
@@ -207,7 +209,7 @@ class FdIO:
     writes: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProcSample:
     """Per-tick /proc sample: cumulative CPU time and current memory."""
 
@@ -218,7 +220,7 @@ class ProcSample:
     threads: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ContainerInfo:
     """What the container resolver learnt about a container (recorded for replay)."""
 
@@ -232,7 +234,7 @@ class ContainerInfo:
     memory_bytes: int = -1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Tick:
     """The end of one sampling interval, with the aggregates drained at its end."""
 

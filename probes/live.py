@@ -1,10 +1,12 @@
 """LiveSource: the bcc probes as an EventSource.
 
 One dedicated thread owns the BPF object (bcc is not thread-safe): it polls
-the per-CPU perf buffers with a short timeout and, at each tick deadline,
-drains the kernel aggregate maps with batch lookup-and-delete and samples
-/proc. The asyncio side awaits those calls one at a time, so the event loop
-never blocks and the model is only touched from the loop's thread.
+the per-CPU perf buffers and, at each tick deadline, drains the kernel
+aggregate maps with batch lookup-and-delete while a second thread samples
+/proc. The BPF thread hands what it read to the asyncio side in batches, at
+most every HANDOVER_S and at each tick (one wake-up of the event loop per
+batch, not per poll), so the event loop never blocks and the model is only
+touched from the loop's thread.
 
 Host lookups that a replay could not redo (relative paths, local socket
 addresses, container ids, /proc samples) happen here, so that what reaches
@@ -15,20 +17,39 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import operator
 import os
+import signal
+import struct
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from ctop_ebpf.model import events as ev
+from ctop_ebpf.model.events import ErrnoStat, FdIO, SyscallStat
 from ctop_ebpf.probes import procfs
 from ctop_ebpf.probes.procfs.sampler import ProcSampler
 
 from . import loader
 from .decode import AT_FDCWD, Decoder, Flush, OpenRaw
+from .maps import BatchDrain
 from .syscall_numbers import syscall_names
 
+# The aggregate maps (struct formats of key and value, index of the key's
+# tick parity), as the C structs in probes/bpf/ lay them out; BatchDrain
+# checks the sizes against the compiled program.
+MAP_LAYOUTS: dict[str, tuple[str, str, int]] = {
+    "sc_stats": ("=IIII", "=QQQ", 3),  # pid, tid, nr, par -> calls, errors, total_ns
+    "errno_stats": ("=IIiI", "=Q", 3),  # pid, nr, err, par -> count
+    "fdio": ("=IiII", "=QQQQ", 2),  # pid, fd, par, pad -> bytes read/written, reads, writes
+    "active": ("=II", "=B", 1),  # pid, par -> 1
+    "fdstate": ("=IiII", "=QQIIQQQQ", 2),  # pid, fd, par, pad -> hash, repeats, flags, open, io
+    "openfail": ("=IiQII", "=Q", 3),  # pid, err, hash, par, pad -> count
+}
+
 POLL_MS = 100
+HANDOVER_S = 0.1  # events read are handed to the event loop at least this often
 RECONCILE_EVERY = 10  # ticks between /proc reconciliations
 RESYNC_MIN_S = 2.0  # after lost events, a full /proc resync at most this often
 WATERMARK_NS = 2_000_000  # events newer than this wait for the next read
@@ -37,8 +58,17 @@ WATERMARK_NS = 2_000_000  # events newer than this wait for the next read
 FLIP_GRACE_S = 0.025
 
 
-def _event_ts(e) -> int:
-    return getattr(e, "ts", 0)
+def _block_stop_signals() -> None:
+    """In the source's threads: SIGINT, SIGTERM and SIGHUP go to the main
+    thread, whose event loop acts on them, never to a thread busy in bcc."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
+
+
+class _End:
+    """The BPF thread has stopped (after aclose, or a failure it handed over)."""
+
+
+_event_ts = operator.attrgetter("ts")  # every streamed event has one
 
 
 @dataclass(slots=True)
@@ -80,8 +110,10 @@ class LiveSource:
         self.proc_root = proc_root
         self.sample_threads = sample_threads
         self.progress = progress or (lambda message: None)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctop-bpf")
-        self._proc_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctop-proc")
+        self._thread: threading.Thread | None = None
+        self._drains: dict[str, BatchDrain] = {}
+        self._proc_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctop-proc",
+                                                 initializer=_block_stop_signals)
         self._bpf = None
         self._decoder = Decoder()
         self._pending: list = []
@@ -203,18 +235,16 @@ class LiveSource:
     def _folded_opens(self, ts: int, fdstate, openfail) -> tuple[list, tuple]:
         """Turn the kernel's folded opens into events and the fds they closed."""
         events, closes = [], []
-        for k, v in fdstate:
-            if v.repeats or v.io.reads or v.io.writes:
-                path, flags, syscall = self._path_of(k.pid, v.hash)
-                events.append(ev.OpenRepeat(ts, k.pid, path, flags, k.fd, v.repeats, syscall,
-                                            v.io.bytes_read, v.io.bytes_written, v.io.reads, v.io.writes))
-            if not v.open:
-                closes.append((k.pid, k.fd))
-        for k, v in openfail:
-            count = getattr(v, "value", v)
+        for (pid, fd, _, _), (phash, repeats, _, is_open, rb, wb, rn, wn) in fdstate:
+            if repeats or rn or wn:
+                path, flags, syscall = self._path_of(pid, phash)
+                events.append(ev.OpenRepeat(ts, pid, path, flags, fd, repeats, syscall, rb, wb, rn, wn))
+            if not is_open:
+                closes.append((pid, fd))
+        for (pid, err, phash, _, _), (count,) in openfail:
             if count:
-                path, flags, syscall = self._path_of(k.pid, k.hash)
-                events.append(ev.OpenRepeat(ts, k.pid, path, flags, -k.err, count, syscall))
+                path, flags, syscall = self._path_of(pid, phash)
+                events.append(ev.OpenRepeat(ts, pid, path, flags, -err, count, syscall))
         return events, tuple(closes)
 
     def _absolute_open(self, e: ev.Open, dirfd: int) -> ev.Open:
@@ -276,21 +306,32 @@ class LiveSource:
         self._bpf.perf_buffer_poll(timeout_ms)
         return self._take_pending(watermark)
 
-    def _drain_map(self, name: str, par: int):
-        """Take the entries of one tick parity out of a map (see common.h)."""
-        table = self._bpf[name]
+    def _drain_map(self, name: str, par: int) -> list[tuple[tuple, tuple]]:
+        """Take the entries of one tick parity out of a map (see common.h), as
+        (key fields, value fields) tuples in the layouts of MAP_LAYOUTS."""
+        drain = self._drains.get(name)
+        if drain is None:
+            key, value, par_at = MAP_LAYOUTS[name]
+            table = self._bpf[name]
+            drain = self._drains[name] = BatchDrain(table, key, value, par_at)
         try:
-            items = [(k, v) for k, v in table.items_lookup_batch() if k.par == par]
-        except Exception:  # older kernels: no batch ops
-            items = [(k, v) for k, v in table.items() if k.par == par]
-        if items:
-            keys = (type(items[0][0]) * len(items))(*(k for k, _ in items))
-            try:
-                table.items_delete_batch(keys)
-            except Exception:
-                for k, _ in items:
-                    table.pop(k, None)
-        return items
+            return drain.drain(par)
+        except OSError:  # a kernel without batch map operations
+            return self._drain_slowly(name, par)
+
+    def _drain_slowly(self, name: str, par: int) -> list[tuple[tuple, tuple]]:
+        """The same one entry at a time (kernels before 5.6 have no batch ops)."""
+        key, value, par_at = MAP_LAYOUTS[name]
+        table = self._bpf[name]
+        key_s, value_s = struct.Struct(key), struct.Struct(value)
+        items = []
+        for k, v in table.items():
+            kf = key_s.unpack(bytes(k))
+            if kf[par_at] == par:
+                items.append((k, (kf, value_s.unpack(bytes(v)))))
+        for k, _ in items:
+            table.pop(k, None)
+        return [entry for _, entry in items]
 
     def _tick_drain(self) -> tuple[list, Drained]:
         """BPF thread, at the tick: drain the maps, then the buffers."""
@@ -309,19 +350,19 @@ class LiveSource:
             self._bpf.perf_buffer_poll(max(1, int(left * 1000)))
         par = (self._gen - 1) & 1
         syscalls = tuple(
-            ev.SyscallStat(k.pid, k.tid, names.get(k.nr, f"syscall_{k.nr}"), v.calls, v.errors, v.total_ns)
-            for k, v in self._drain_map("sc_stats", par)
+            SyscallStat(pid, tid, names.get(nr) or f"syscall_{nr}", calls, errors, total_ns)
+            for (pid, tid, nr, _), (calls, errors, total_ns) in self._drain_map("sc_stats", par)
         )
         errnos = tuple(
-            ev.ErrnoStat(k.pid, names.get(k.nr, f"syscall_{k.nr}"), k.err, getattr(v, "value", v))
-            for k, v in self._drain_map("errno_stats", par)
+            ErrnoStat(pid, names.get(nr) or f"syscall_{nr}", err, count)
+            for (pid, nr, err, _), (count,) in self._drain_map("errno_stats", par)
         )
         fdio = tuple(
-            ev.FdIO(k.pid, k.fd, v.bytes_read, v.bytes_written, v.reads, v.writes)
-            for k, v in self._drain_map("fdio", par)
-            if v.reads or v.writes  # (entries of folded fds are zeroed at close)
+            FdIO(pid, fd, *io)
+            for (pid, fd, _, _), io in self._drain_map("fdio", par)
+            if io[2] or io[3]  # reads or writes (entries of folded fds are zeroed at close)
         )
-        active: set[int] | None = {k.pid for k, _ in self._drain_map("active", par)}
+        active: set[int] | None = {k[0] for k, _ in self._drain_map("active", par)}
         full = self._bpf["active_full"]
         if full[ctypes.c_int(0)].value:
             full[ctypes.c_int(0)] = ctypes.c_uint(0)
@@ -384,17 +425,6 @@ class LiveSource:
         more, t = self._tick_proc(drained)
         return out + more + [t]
 
-    async def _tick_async(self) -> tuple[list, list]:
-        """The tick's batch, and the events read while /proc was sampled
-        (they belong to the next tick)."""
-        out, drained = await self._call(self._tick_drain)
-        sampling = asyncio.get_running_loop().run_in_executor(self._proc_executor, self._tick_proc, drained)
-        carry: list = []
-        while not sampling.done():
-            carry.extend(await self._call(self._poll, 10))
-        more, t = await sampling
-        return out + more + [t], carry
-
     def _close(self) -> None:
         if self._bpf is not None:
             self._bpf.cleanup()
@@ -402,42 +432,88 @@ class LiveSource:
         if self.containers is not None:
             self.containers.stop()
 
+    def _run(self, hand_over) -> None:
+        """The BPF thread: open, then read until closed; ``hand_over(batch)``
+        gives the event loop a batch of events (or the failure that ended
+        the run, or _End)."""
+        _block_stop_signals()
+        try:
+            snaps = self._open()
+            # a first tick right away gives CPU baselines and empties the maps
+            first = self._tick()
+            at = next(i for i, e in enumerate(first) if type(e) is ev.Tick)
+            hand_over(snaps + first[:at])
+            hand_over([replace(first[at], interval_s=0.0, syscalls=(), errnos=(), fdio=(), lost=0,
+                               events=0)])
+            pending = first[at + 1:]
+            deadline = time.monotonic() + self.interval
+            handover = time.monotonic() + HANDOVER_S
+            while not self._closed:
+                now = time.monotonic()
+                if now >= deadline:
+                    if pending:
+                        hand_over(pending)
+                    out, drained = self._tick_drain()
+                    # /proc is sampled in its own thread while this one keeps
+                    # reading (what it reads meanwhile belongs to the next tick)
+                    sampling = self._proc_executor.submit(self._tick_proc, drained)
+                    pending = []
+                    while not sampling.done() and not self._closed:
+                        pending.extend(self._poll(10))
+                    more, t = sampling.result()
+                    hand_over(out + more + [t])
+                    deadline += self.interval
+                    if deadline < now:  # fell behind: do not fire a burst of ticks
+                        deadline = now + self.interval
+                    handover = time.monotonic() + HANDOVER_S
+                    continue
+                timeout = min(POLL_MS, max(1, int((min(deadline, handover) - now) * 1000)))
+                pending.extend(self._poll(timeout))
+                if pending and time.monotonic() >= handover:
+                    hand_over(pending)
+                    pending = []
+                    handover = time.monotonic() + HANDOVER_S
+        except BaseException as exc:  # noqa: BLE001 - handed to the event loop, raised there
+            hand_over(exc)
+        finally:
+            try:
+                self._close()
+            finally:
+                hand_over(_End())
+
     # ---- the asyncio side ----------------------------------------------
 
-    async def _call(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
     async def events(self):
-        snaps = await self._call(self._open)
-        # a first tick right away gives CPU baselines and empties the maps
-        first = await self._call(self._tick)
-        at = next(i for i, e in enumerate(first) if type(e) is ev.Tick)
-        yield snaps + first[:at]
-        start_tick = first[at]
-        yield [replace(start_tick, interval_s=0.0, syscalls=(), errnos=(), fdio=(), lost=0, events=0)]
-        if first[at + 1:]:
-            yield first[at + 1:]
-        deadline = time.monotonic() + self.interval
-        while not self._closed:
-            now = time.monotonic()
-            if now >= deadline:
-                batch, carry = await self._tick_async()
-                deadline += self.interval
-                if deadline < now:  # fell behind: do not fire a burst of ticks
-                    deadline = now + self.interval
-                yield batch
-                if carry:
-                    yield carry
-                continue
-            timeout = min(POLL_MS, max(1, int((deadline - now) * 1000)))
-            batch = await self._call(self._poll, timeout)
-            if batch:
-                yield batch
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue()
+
+        def hand_over(item) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the loop has closed: nobody is listening any more
+                pass
+
+        self._thread = threading.Thread(target=self._run, args=(hand_over,), name="ctop-bpf",
+                                        daemon=True)
+        self._thread.start()
+        while True:
+            item = await queue.get()
+            if type(item) is _End:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
 
     async def aclose(self) -> None:
+        """Stop reading; the BPF thread detaches the probes (it owns them)
+        and ends within a poll."""
         self._closed = True
+        thread = self._thread
         try:
-            await self._call(self._close)
+            if thread is not None:
+                while thread.is_alive():
+                    await asyncio.sleep(0.01)
+            else:
+                self._close()
         finally:
-            self._executor.shutdown(wait=False)
             self._proc_executor.shutdown(wait=False)
