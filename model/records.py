@@ -136,8 +136,13 @@ def errname(code: int) -> str:
 
 
 def _on_the_wall(log: list[dict], t: ev.Tick) -> list[dict]:
-    """Log entries with their kernel time (CLOCK_MONOTONIC, like Tick.ts) placed on the wall clock."""
-    return [{**entry, "wall": round(t.wall - (t.ts - entry["ts"]) / 1e9, 6)} for entry in log]
+    """The log, every entry with its wall time: the state gives one to the
+    entries it makes after its first tick (see SystemState.wall_of); those
+    made before get theirs from this tick, on a copy."""
+    if not log or "wall" in log[0]:
+        return log
+    return [entry if "wall" in entry else {**entry, "wall": round(t.wall - (t.ts - entry["ts"]) / 1e9, 6)}
+            for entry in log]
 
 
 def build_records(t: ev.Tick, processes: Collection[Process], containers: Iterable[Container],

@@ -143,6 +143,7 @@ class SystemState:
         self._contexts: dict[int, dict] = {}  # pid -> context(), see there
         self._renamed: set[int] = set()  # pids renamed or gone this tick (their children's proc.pname)
         self._containers_seen: tuple = ()  # what contexts took from the containers
+        self._wall_offset: float | None = None  # wall - monotonic at the last tick, in seconds
 
     # ---- lookups -------------------------------------------------------
 
@@ -244,6 +245,7 @@ class SystemState:
             ctx = self.context(p)
             self.exec_log.append({
                 **ctx, "ts": e.ts, "filename": e.filename, "argv_truncated": e.argv_truncated,
+                **self._wall_of(e.ts),
             })
         else:
             self.stats.log_dropped += 1
@@ -272,6 +274,14 @@ class SystemState:
             c.open_errors += 1
         self._log_open(p, info, e.ts, e.syscall, e.flags, e.result, 1)
 
+    def _wall_of(self, ts: int) -> dict:
+        """A log entry's wall time from its kernel time (CLOCK_MONOTONIC, like
+        Tick.ts), by the two clocks' offset at the last tick; none before the
+        first tick (the records fill it in then)."""
+        if self._wall_offset is None:
+            return {}
+        return {"wall": round(self._wall_offset + ts / 1e9, 6)}
+
     def _log_open(self, p: Process, info: FdInfo, ts: int, syscall: str, flags: int,
                   result: int, count: int) -> None:
         if len(self.open_log) < LOG_LIMIT:
@@ -279,7 +289,7 @@ class SystemState:
                 **self.context(p), **fd_fields(info, result), "ts": ts,
                 "syscall": syscall, "flags": flags, "result": result, "count": count,
                 "result_text": str(result) if result >= 0 else errname(-result),
-                "evt.failed": result < 0,
+                "evt.failed": result < 0, **self._wall_of(ts),
             })
         else:
             self.stats.log_dropped += 1
@@ -503,6 +513,7 @@ class SystemState:
                                 self.exec_log, self.open_log, self.context, self.stats)
         self.totals.events += self.stats.events
         self.totals.lost += self.stats.lost
+        self._wall_offset = t.wall - t.ts / 1e9
         self._reset_tick()
         return records
 

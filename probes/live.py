@@ -77,6 +77,7 @@ class Drained:
     thread completes it into the tick's ``Tick`` (see ``_tick_proc``)."""
 
     ts: int  # the flip, CLOCK_MONOTONIC ns
+    wall: float  # the flip, time.time()
     syscalls: tuple[ev.SyscallStat, ...]
     errnos: tuple[ev.ErrnoStat, ...]
     fdio: tuple[ev.FdIO, ...]
@@ -341,6 +342,7 @@ class LiveSource:
         # thread hands its cached syscall counts over at its next syscall
         self._gen = (self._gen + 1) & 0xFFFFFFFF
         flip_ts = time.monotonic_ns()  # the same clock as bpf_ktime_get_ns
+        flip_wall = time.time()
         self._bpf["tick_flip_ns"][ctypes.c_int(0)] = ctypes.c_ulonglong(flip_ts)  # before the flip
         self._bpf["tick_gen"][ctypes.c_int(0)] = ctypes.c_uint(self._gen)
         # programs that read the old parity finish; the buffers are read
@@ -384,7 +386,7 @@ class LiveSource:
         self._lost = 0
         self._decoder.bad = 0
         received, self._received = self._received, 0
-        return out, Drained(flip_ts, syscalls, errnos, fdio, closes, lost, received, active)
+        return out, Drained(flip_ts, flip_wall, syscalls, errnos, fdio, closes, lost, received, active)
 
     def _tick_proc(self, drained: Drained) -> tuple[list, ev.Tick]:
         """/proc thread, while the BPF thread keeps reading: samples,
@@ -414,7 +416,7 @@ class LiveSource:
         if self.scope is not None and self.scope.by_container:
             self._want_cgroups = self._scope_cgroups(containers)
         return out, ev.Tick(
-            ts=drained.ts, wall=time.time(), interval_s=self.interval, syscalls=drained.syscalls,
+            ts=drained.ts, wall=drained.wall, interval_s=self.interval, syscalls=drained.syscalls,
             errnos=drained.errnos, fdio=drained.fdio, samples=tuple(samples), containers=containers,
             lost=drained.lost, events=drained.events, closes=drained.closes, present=present,
         )
