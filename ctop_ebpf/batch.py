@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import sys
 import time
 
@@ -18,10 +16,7 @@ from ctop_ebpf.views.output import json_line, text_table
 
 from .exit_codes import EXIT_OK, EXIT_USAGE
 from .session import Session, UsageError
-
-# after SIGINT/SIGTERM/SIGHUP, how long an orderly stop may take before the
-# process leaves anyway (a bcc compile in progress cannot be interrupted)
-STOP_GRACE_S = 2.0
+from .stopping import finalise, stop_on_signals
 
 
 def run_batch(session: Session) -> int:
@@ -41,34 +36,7 @@ def run_batch(session: Session) -> int:
         return EXIT_OK
     finally:
         # the capture is finalised whatever ended the run (SIGINT, SIGTERM, an error)
-        _finalise(session, holder)
-
-
-def _finalise(session: Session, holder: dict) -> None:
-    source = holder.get("source")
-    writer = getattr(source, "writer", None)
-    if writer is not None:
-        try:
-            if getattr(source, "_recorded", 1) == 0:
-                writer.discard()  # stopped before anything was recorded
-            else:
-                writer.close()
-        except CaptureError as exc:
-            print(f"ctop-ebpf: {exc}", file=sys.stderr)
-    session.close()
-
-
-def _leave(session: Session, holder: dict) -> None:
-    """The orderly stop is stuck behind a call into bcc (the probes still
-    compiling): finalise the capture and exit now. Every probe is attached
-    through a file descriptor, so the kernel detaches them at exit."""
-    _finalise(session, holder)
-    try:
-        sys.stdout.flush()
-    except (OSError, ValueError):
-        pass
-    sys.stderr.flush()
-    os._exit(0)
+        finalise(session, holder)
 
 
 async def _run(session: Session, holder: dict) -> int:
@@ -106,20 +74,7 @@ async def _run(session: Session, holder: dict) -> int:
         printed += 1
         return not (session.iterations and printed >= session.iterations)
 
-    task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    stopping = False
-
-    def stop() -> None:
-        nonlocal stopping
-        if stopping:  # a second signal: leave at once
-            _leave(session, holder)
-        stopping = True
-        task.cancel()
-        loop.call_later(STOP_GRACE_S, _leave, session, holder)
-
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(sig, stop)
+    stop_on_signals(session, holder)
     try:
         await run_pipeline(source, state, on_tick)
     except ProbeError as exc:

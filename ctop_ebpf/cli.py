@@ -17,6 +17,7 @@ examples:
   ctop-ebpf --view files --filter 'container.name = web and fd.name startswith /etc'
   ctop-ebpf --batch --output json --view syscalls --iterations 5 --delay 1
   ctop-ebpf --batch --view processes --sort -pid --iterations 1
+  ctop-ebpf --metrics-addr :9490               headless agent: per-container metrics for Prometheus
   ctop-ebpf --list-views | --list-fields
 """
 
@@ -81,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-w", "--write", metavar="FILE", help="record a capture file while running")
     p.add_argument("-r", "--read", metavar="FILE", help="replay a capture file (no root needed)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --write file")
+    p.add_argument("--metrics-addr", metavar="HOST:PORT",
+                   help="run headless and serve per-container metrics for Prometheus at "
+                        "http://HOST:PORT/metrics until stopped (implies --readonly)")
+    p.add_argument("--metrics-syscalls", action="store_true",
+                   help="with --metrics-addr: also series per system call and per errno")
     p.add_argument("--list-views", action="store_true", help="list the views and exit")
     p.add_argument("--list-fields", action="store_true", help="list the filter fields and exit")
     p.add_argument("--dump-probes", action="store_true", help="print the BPF C program and exit")
@@ -112,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"ctop-ebpf: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if session.metrics_addr is not None:
+        from .agent import run_agent  # noqa: PLC0415
+
+        return run_agent(session)
     if args.batch:
         from .batch import run_batch  # noqa: PLC0415
 

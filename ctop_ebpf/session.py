@@ -19,6 +19,27 @@ class UsageError(Exception):
     """Bad command-line input: exit 2 with this message."""
 
 
+def parse_listen_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``[IPV6]:PORT`` or ``:PORT`` (every IPv4 address) -> (host, port).
+
+    Only the shape is checked here; whether the address can be bound is
+    found out by binding it (ctop_ebpf/agent.py)."""
+    host, sep, port_text = text.strip().rpartition(":")
+    if not sep:
+        raise UsageError(f"--metrics-addr wants HOST:PORT (e.g. 127.0.0.1:9490 or :9490), got {text!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise UsageError(f"--metrics-addr: write an IPv6 address in brackets, e.g. [::1]:9490, got {text!r}")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise UsageError(f"--metrics-addr: the port must be a number, got {port_text!r}") from None
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--metrics-addr: the port must be 1-65535, got {port}")
+    return host or "0.0.0.0", port
+
+
 @dataclass
 class Session:
     view: View
@@ -36,6 +57,8 @@ class Session:
     write: str | None
     read: str | None
     force: bool
+    metrics_addr: tuple[str, int] | None = None  # agent mode (--metrics-addr): where /metrics is served
+    metrics_syscalls: bool = False
     # opened by preflight() and taken by make_source(); the replay being played
     _replay: ReplaySource | None = field(default=None, repr=False)
     _writer: CaptureWriter | None = field(default=None, repr=False)
@@ -58,12 +81,31 @@ class Session:
                 )
         if args.read and args.write:
             raise UsageError("--read and --write cannot be used together")
+        metrics_addr = cls._agent_args(args)
         return cls(
             view=view, filter_text=args.filter.strip(), query=query, sort=sort, sort_desc=desc,
             delay=args.delay, iterations=args.iterations, output=args.output, limit=args.limit,
-            buffer_pages=args.buffer_pages, docker=not args.no_docker, readonly=args.readonly,
+            buffer_pages=args.buffer_pages, docker=not args.no_docker,
+            readonly=args.readonly or metrics_addr is not None,
             write=args.write, read=args.read, force=args.force,
+            metrics_addr=metrics_addr, metrics_syscalls=getattr(args, "metrics_syscalls", False),
         )
+
+    @staticmethod
+    def _agent_args(args) -> tuple[str, int] | None:
+        """The agent's address, after checking what goes with it (None: not the agent)."""
+        addr = getattr(args, "metrics_addr", None)
+        if addr is None:
+            if getattr(args, "metrics_syscalls", False):
+                raise UsageError("--metrics-syscalls goes with --metrics-addr")
+            return None
+        for given, option in ((args.batch, "--batch"), (args.read, "--read"), (args.view, "--view"),
+                              (args.sort, "--sort"), (args.iterations, "--iterations"),
+                              (args.limit, "--limit")):
+            if given:
+                raise UsageError(f"--metrics-addr serves metrics of the live host, headless: "
+                                 f"{option} does not go with it")
+        return parse_listen_address(addr)
 
     def make_source(self, progress=None, *, replay_pace: str = "recorded", warn=None,
                     push_filter: bool = False):

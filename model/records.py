@@ -2,8 +2,10 @@
 
 Records are plain dicts: filter fields use dotted names (``proc.name``,
 ``fd.name``, ``container.id`` …), counters plain names (``calls``,
-``bytes_read`` …). Counters hold the amount during the tick. A field that
-does not apply to a record is absent.
+``bytes_read`` …). Counters hold the amount during the tick; ``cpu_ns``
+(processes: /proc at their last read; containers: their cgroup) is
+cumulative, -1 when unknown. A field that does not apply to a record is
+absent.
 """
 
 from __future__ import annotations
@@ -181,7 +183,7 @@ def build_records(t: ev.Tick, processes: Collection[Process], containers: Iterab
             [(th.tid, th.comm, th.cpu_pct, th.syscalls, th.exited) for th in p.threads.values()],
         ))
         out.procs.append({
-            **ctx, "cpu_pct": p.cpu_pct, "rss_bytes": p.rss_bytes, "threads": p.nthreads,
+            **ctx, "cpu_pct": p.cpu_pct, "cpu_ns": p.cpu_ns, "rss_bytes": p.rss_bytes, "threads": p.nthreads,
             "syscalls": calls, "syscall_errors": errors, "syscall_ns": total_ns,
             "file_bytes": file_r + file_w, "file_bytes_read": file_r, "file_bytes_written": file_w,
             "net_bytes": net_r + net_w, "net_bytes_read": net_r, "net_bytes_written": net_w,
@@ -192,7 +194,8 @@ def build_records(t: ev.Tick, processes: Collection[Process], containers: Iterab
     for c in containers:
         out.containers.append({
             **c.fields(), "container.full_id": c.id, "container.state": c.state,
-            "cpu_pct": c.cpu_pct, "memory_bytes": c.memory_bytes, "present": c.present,
+            "cpu_pct": c.cpu_pct, "cpu_ns": c.cpu_ns, "memory_bytes": c.memory_bytes,
+            "present": c.present,
         })
     out.stats = {"events": stats.events, "lost": stats.lost, "log_dropped": stats.log_dropped,
                  "processes": len(processes)}

@@ -34,7 +34,7 @@ def test_the_wheel_holds_one_namespace_with_its_data(wheel):
     bpf = {os.path.basename(n) for n in names if n.startswith("ctop_ebpf/probes/bpf/")}
     assert bpf == {p.name for p in (ROOT / "probes" / "bpf").iterdir() if p.suffix in (".c", ".h")}
     assert "ctop_ebpf/tui/ctop.tcss" in names
-    for package in ("probes/procfs", "probes/containers", "capture", "views/filter", "tui/screens"):
+    for package in ("probes/procfs", "probes/containers", "capture", "views/filter", "tui/screens", "metrics"):
         assert f"ctop_ebpf/{package}/__init__.py" in names
     # development fixtures stay in the checkout
     assert not [n for n in names if "scenario" in n or "screenshots" in n or n.startswith("tests/")]
@@ -44,7 +44,8 @@ def test_every_source_package_is_in_the_wheel(wheel):
     """A new folder with an __init__.py must be listed in pyproject.toml."""
     names = set(zipfile.ZipFile(wheel).namelist())
     mapping = {"ctop_ebpf": "ctop_ebpf", "probes": "ctop_ebpf/probes", "model": "ctop_ebpf/model",
-               "capture": "ctop_ebpf/capture", "views": "ctop_ebpf/views", "tui": "ctop_ebpf/tui"}
+               "capture": "ctop_ebpf/capture", "views": "ctop_ebpf/views", "tui": "ctop_ebpf/tui",
+               "metrics": "ctop_ebpf/metrics"}
     for folder, installed in mapping.items():
         for init in (ROOT / folder).rglob("__init__.py"):
             rel = init.relative_to(ROOT / folder).as_posix()
@@ -79,5 +80,5 @@ def test_the_installed_program_runs_live_outside_the_checkout(kernel, wheel, tmp
     assert where.stdout.startswith(str(venv)), where
     site = next((venv / "lib").glob("python3*/site-packages"))
     installed = {p.name for p in site.iterdir()}
-    for stray in ("model", "probes", "views", "tui", "capture"):
+    for stray in ("model", "probes", "views", "tui", "capture", "metrics"):
         assert stray not in installed
