@@ -46,7 +46,7 @@ from ctop_ebpf.views.loss import HINT_EVERY_S, loss_hint
 from . import __version__
 from .exit_codes import EXIT_OK, EXIT_USAGE
 from .session import Session, UsageError
-from .stopping import finalise, stop_on_signals
+from .stopping import finalise, interrupt_on_signals, stop_on_signals
 
 REQUEST_TIMEOUT_S = 30.0  # a scraper that sends nothing, or reads nothing, for this long is dropped
 MAX_CONNECTIONS = 64  # connections served at once; more are closed at once
@@ -255,22 +255,21 @@ def run_agent(session: Session) -> int:
         print(f"ctop-ebpf: {exc}", file=sys.stderr)
         return EXIT_USAGE
     holder: dict = {}
+    interrupt_on_signals()  # a stop from here on is an orderly one
     try:
-        try:
-            session.preflight()
-        except ProbeError as exc:
-            print(f"ctop-ebpf: {exc}", file=sys.stderr)
-            return exc.exit_code
-        except UsageError as exc:
-            print(f"ctop-ebpf: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+        session.preflight()
         configure_gc()
         server.start()
         print(f"ctop-ebpf: serving metrics on {server.url}", file=sys.stderr, flush=True)
-        try:
-            return asyncio.run(_run(session, holder, totals, exposition, server))
-        except KeyboardInterrupt:
-            return EXIT_OK
+        return asyncio.run(_run(session, holder, totals, exposition, server))
+    except ProbeError as exc:
+        print(f"ctop-ebpf: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except UsageError as exc:
+        print(f"ctop-ebpf: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
     finally:
         server.close()
         finalise(session, holder)

@@ -57,6 +57,17 @@ def leave(session: Session, holder: dict, cleanups=()) -> None:
     os._exit(EXIT_OK)
 
 
+def interrupt_on_signals() -> None:
+    """Until the run's task takes them over (stop_on_signals): SIGTERM and
+    SIGHUP interrupt like SIGINT does (KeyboardInterrupt, an orderly exit 0)."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, interrupt)
+
+
 def stop_on_signals(session: Session, holder: dict, cleanups=()) -> None:
     """In the running task: the stop signals cancel it (see the module doc)."""
     task = asyncio.current_task()
