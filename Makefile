@@ -9,7 +9,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS := python3-bpfcc python3-venv python3-pip linux-headers-$(ARCH) docker.io busybox-static tmux gcc
 BENCH_PKGS := nginx-light wrk strace bpfcc-tools gcc
 
-.PHONY: setup run test test-fast bench screenshots soak lint clean apt-deps
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+# the node agent's image (make image): built from a base made here, no registry
+IMAGE ?= ctop-ebpf:$(VERSION)
+BASE_IMAGE ?= ctop-ebpf-base:bookworm
+IMAGE_PKGS := mmdebstrap docker.io
+
+.PHONY: setup run test test-fast bench screenshots soak lint clean apt-deps image image-base image-context
 
 setup: apt-deps $(STAMP)
 	@$(SUDO) sh -c 'mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing' 2>/dev/null || true
@@ -55,6 +61,21 @@ screenshots: setup
 # minutes of ctop-ebpf under nginx/wrk, exec and open storms; RSS must stay flat (not in CI)
 soak: setup
 	$(SUDO) $(VENV)/bin/python -m benchmarks.soak $(SOAK_ARGS)
+
+# The node agent's image (Containerfile): base from mmdebstrap + docker import
+# (made once, reused), context with wheels and a kernel-header set, then a build
+# that needs no network. IMAGE=... BASE_IMAGE=... to name them.
+image: image-base image-context
+	docker build --quiet --network none -f Containerfile --build-arg BASE=$(BASE_IMAGE) -t $(IMAGE) build/image
+	@echo "image $(IMAGE)"
+
+image-base:
+	@missing=""; for p in $(IMAGE_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
+	@docker image inspect $(BASE_IMAGE) >/dev/null 2>&1 || $(SUDO) deploy/image/base.sh $(BASE_IMAGE)
+
+image-context: setup
+	deploy/image/context.sh $(VENV)/bin/python build/image
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .import_linter_cache

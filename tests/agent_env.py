@@ -62,10 +62,11 @@ def value(families: dict, name: str, sample: str | None = None, **labels) -> flo
 class AgentRun:
     """``with AgentRun("--filter", "...") as agent: agent.wait_ticks(2); agent.scrape()``"""
 
-    def __init__(self, *args: str, delay: float = 0.5, port: int | None = None, cmd: list[str] | None = None):
+    def __init__(self, *args: str, delay: float = 0.5, port: int | None = None, wrap: list[str] = ()):
+        """``wrap``: a command that runs the agent (setpriv ...), exec'ing it in the same process."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/metrics"
-        self.cmd = cmd or [*CTOP, "--metrics-addr", f"127.0.0.1:{self.port}", "--delay", str(delay), *args]
+        self.cmd = [*wrap, *CTOP, "--metrics-addr", f"127.0.0.1:{self.port}", "--delay", str(delay), *args]
         self.proc: subprocess.Popen | None = None
         self.stderr = ""
 
