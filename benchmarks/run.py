@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from . import nginx_wrk, own_cost, storms, syscall_mix, syscall_overhead
+from . import agent_cost, nginx_wrk, own_cost, storms, syscall_mix, syscall_overhead
 from .common import PY, ROOT, log
 
 COMMAND = "make bench   (sudo .venv/bin/python -m benchmarks.run)"
@@ -91,6 +91,7 @@ def write_markdown(r: dict, started: float) -> str:
         *(f"| {kind} | +{r['mix']['added_ns']['floor'][kind]:.0f} ns | +{r['mix']['added_ns']['ctop'][kind]:.0f} ns | "
           f"{r['mix']['ratio_vs_floor'][kind]:.2f} |" for kind in r["mix"]["ratio_vs_floor"]),
         "",
+        *agent_cost.markdown(r["agent"]),
         "## TUI refresh detail",
         "",
         "```",
@@ -106,7 +107,8 @@ def main() -> int:
     t0 = time.monotonic()
     results = {}
     for name, fn in (("syscalls", syscall_overhead.run), ("mix", syscall_mix.run), ("nginx", nginx_wrk.run),
-                     ("storms", storms.run), ("own", own_cost.run), ("tui", tui_refresh)):
+                     ("storms", storms.run), ("own", own_cost.run), ("agent", agent_cost.run),
+                     ("tui", tui_refresh)):
         log(f"{name} ...")
         results[name] = fn()
     results["seconds"] = time.monotonic() - t0

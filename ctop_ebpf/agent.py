@@ -48,6 +48,7 @@ from .exit_codes import EXIT_OK, EXIT_USAGE
 from .session import Session, UsageError
 from .stopping import finalise, interrupt_on_signals, stop_on_signals
 
+TEXT = [("Content-Type", "text/plain; charset=utf-8")]
 REQUEST_TIMEOUT_S = 30.0  # a scraper that sends nothing, or reads nothing, for this long is dropped
 MAX_CONNECTIONS = 64  # connections served at once; more are closed at once
 _FAMILY_TYPES = {"counter": CounterMetricFamily, "gauge": GaugeMetricFamily}
@@ -145,17 +146,18 @@ class _Handler(BaseHTTPRequestHandler):
         server: MetricsServer = self.server  # type: ignore[assignment]
         path = urlsplit(self.path).path
         if path == "/metrics":
-            data, headers = server.exposition.render(self.headers.get("Accept"),
-                                                      self.headers.get("Accept-Encoding"))
+            data, headers = server.exposition.render(
+                self.headers.get("Accept"), self.headers.get("Accept-Encoding")
+            )
             self._reply(200, data, headers, body)
         elif path == "/healthz":
             ok, text = server.exposition.health(server.delay)
-            self._reply(200 if ok else 503, text.encode(), [("Content-Type", "text/plain; charset=utf-8")], body)
+            self._reply(200 if ok else 503, text.encode(), TEXT, body)
         elif path == "/":
             text = b"ctop-ebpf agent: metrics at /metrics, liveness at /healthz\n"
-            self._reply(200, text, [("Content-Type", "text/plain; charset=utf-8")], body)
+            self._reply(200, text, TEXT, body)
         else:
-            self._reply(404, b"not found\n", [("Content-Type", "text/plain; charset=utf-8")], body)
+            self._reply(404, b"not found\n", TEXT, body)
 
     def _reply(self, code: int, data: bytes, headers: list[tuple[str, str]], body: bool) -> None:
         self.send_response(code)
@@ -212,8 +214,9 @@ class MetricsServer(ThreadingHTTPServer):
         return f"http://{f'[{host}]' if ':' in host else host}:{port}/metrics"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="ctop-metrics", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.2}, name="ctop-metrics", daemon=True
+        )
         self._thread.start()
 
     def close(self) -> None:
@@ -290,8 +293,9 @@ class _TimedState:
         return records
 
 
-async def _run(session: Session, holder: dict, totals: MetricsTotals, exposition: Exposition,
-               server: MetricsServer) -> int:
+async def _run(
+    session: Session, holder: dict, totals: MetricsTotals, exposition: Exposition, server: MetricsServer
+) -> int:
     from .recording import warn_stderr  # noqa: PLC0415
 
     try:
@@ -310,8 +314,11 @@ async def _run(session: Session, holder: dict, totals: MetricsTotals, exposition
         lost = records.stats.get("lost", 0)
         if lost and time.monotonic() - hinted >= HINT_EVERY_S:
             hinted = time.monotonic()
-            print(f"ctop-ebpf: {loss_hint(lost, session.buffer_pages, kernel_filter=suggest_filter)}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"ctop-ebpf: {loss_hint(lost, session.buffer_pages, kernel_filter=suggest_filter)}",
+                file=sys.stderr,
+                flush=True,
+            )
         totals.update(records, exposition.scrapes)
         totals.observe_tick(state.last_s + time.perf_counter() - t0)
         exposition.publish(totals.snapshot())

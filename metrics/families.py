@@ -30,46 +30,83 @@ class Family:
         return self.name + {"counter": "_total", "info": "_info"}.get(self.kind, "")
 
 
-SYSCALLS = Family("ctop_container_syscalls", "counter",
-                  "System calls made by the container's processes.", CONTAINER_LABELS)
-SYSCALL_ERRORS = Family("ctop_container_syscall_errors", "counter",
-                        "System calls of the container's processes that returned an error.", CONTAINER_LABELS)
-FILE_BYTES = Family("ctop_container_file_bytes", "counter",
-                    "Bytes the container's processes read from or wrote to files.",
-                    CONTAINER_LABELS + ("direction",))
-NET_BYTES = Family("ctop_container_net_bytes", "counter",
-                   "Bytes the container's processes received from or sent to sockets (IP and unix).",
-                   CONTAINER_LABELS + ("direction",))
-CPU_SECONDS = Family("ctop_container_cpu_seconds", "counter",
-                     "CPU time used by the container (its cgroup; for the host and containers without "
-                     "a cgroup reading, the sum of its processes' CPU time as read from /proc).",
-                     CONTAINER_LABELS)
-MEMORY_BYTES = Family("ctop_container_memory_bytes", "gauge",
-                      "Memory of the container's cgroup (for the host and containers without a cgroup "
-                      "reading, the sum of its processes' RSS).", CONTAINER_LABELS)
-PROCESSES = Family("ctop_container_processes", "gauge",
-                   "Processes running in the container.", CONTAINER_LABELS)
+SYSCALLS = Family(
+    "ctop_container_syscalls", "counter", "System calls made by the container's processes.", CONTAINER_LABELS
+)
+SYSCALL_ERRORS = Family(
+    "ctop_container_syscall_errors",
+    "counter",
+    "System calls of the container's processes that returned an error.",
+    CONTAINER_LABELS,
+)
+FILE_BYTES = Family(
+    "ctop_container_file_bytes",
+    "counter",
+    "Bytes the container's processes read from or wrote to files.",
+    CONTAINER_LABELS + ("direction",),
+)
+NET_BYTES = Family(
+    "ctop_container_net_bytes",
+    "counter",
+    "Bytes the container's processes received from or sent to sockets (IP and unix).",
+    CONTAINER_LABELS + ("direction",),
+)
+CPU_SECONDS = Family(
+    "ctop_container_cpu_seconds",
+    "counter",
+    "CPU time used by the container (its cgroup; for the host and containers without "
+    "a cgroup reading, the sum of its processes' CPU time as read from /proc).",
+    CONTAINER_LABELS,
+)
+MEMORY_BYTES = Family(
+    "ctop_container_memory_bytes",
+    "gauge",
+    "Memory of the container's cgroup (for the host and containers without a cgroup "
+    "reading, the sum of its processes' RSS).",
+    CONTAINER_LABELS,
+)
+PROCESSES = Family(
+    "ctop_container_processes", "gauge", "Processes running in the container.", CONTAINER_LABELS
+)
 
 # only with --metrics-syscalls: one series per container and system call (or errno)
-SYSCALL_CALLS = Family("ctop_container_syscall_calls", "counter",
-                       "Calls of one system call by the container's processes.",
-                       CONTAINER_LABELS + ("syscall",))
-SYSCALL_FAILED = Family("ctop_container_syscall_failed_calls", "counter",
-                        "Calls of one system call by the container's processes that returned an error.",
-                        CONTAINER_LABELS + ("syscall",))
-SYSCALL_SECONDS = Family("ctop_container_syscall_seconds", "counter",
-                         "Time the container's processes spent in one system call.",
-                         CONTAINER_LABELS + ("syscall",))
-SYSCALL_ERRNOS = Family("ctop_container_syscall_errnos", "counter",
-                        "Failed calls of one system call by the container's processes, by error.",
-                        CONTAINER_LABELS + ("syscall", "errno"))
+SYSCALL_CALLS = Family(
+    "ctop_container_syscall_calls",
+    "counter",
+    "Calls of one system call by the container's processes.",
+    CONTAINER_LABELS + ("syscall",),
+)
+SYSCALL_FAILED = Family(
+    "ctop_container_syscall_failed_calls",
+    "counter",
+    "Calls of one system call by the container's processes that returned an error.",
+    CONTAINER_LABELS + ("syscall",),
+)
+SYSCALL_SECONDS = Family(
+    "ctop_container_syscall_seconds",
+    "counter",
+    "Time the container's processes spent in one system call.",
+    CONTAINER_LABELS + ("syscall",),
+)
+SYSCALL_ERRNOS = Family(
+    "ctop_container_syscall_errnos",
+    "counter",
+    "Failed calls of one system call by the container's processes, by error.",
+    CONTAINER_LABELS + ("syscall", "errno"),
+)
 
 EVENTS = Family("ctop_events", "counter", "Events the probes delivered to the agent.")
-EVENTS_LOST = Family("ctop_events_lost", "counter",
-                     "Events lost between the kernel and the agent (full perf buffers or kernel maps): "
-                     "counts of those ticks are incomplete.")
-TICK_SECONDS = Family("ctop_agent_tick_duration_seconds", "histogram",
-                      "Time the agent took to fold one tick into its model and its metrics.")
+EVENTS_LOST = Family(
+    "ctop_events_lost",
+    "counter",
+    "Events lost between the kernel and the agent (full perf buffers or kernel maps): "
+    "counts of those ticks are incomplete.",
+)
+TICK_SECONDS = Family(
+    "ctop_agent_tick_duration_seconds",
+    "histogram",
+    "Time the agent took to fold one tick into its model and its metrics.",
+)
 BUILD = Family("ctop_build", "info", "The running ctop-ebpf.")
 
 CONTAINER_FAMILIES = (SYSCALLS, SYSCALL_ERRORS, FILE_BYTES, NET_BYTES, CPU_SECONDS, MEMORY_BYTES, PROCESSES)

@@ -134,9 +134,12 @@ def _label(value) -> str:
 def labels_of(rec: Mapping) -> tuple[str, ...]:
     """The container labels (families.CONTAINER_LABELS) of a process or container record."""
     return (
-        _label(rec.get("container.id", HOST)), _label(rec.get("container.name", "")),
-        _label(rec.get("container.image", "")), _label(rec.get("container.runtime", "")),
-        _label(rec.get("k8s.pod.name", "")), _label(rec.get("k8s.ns.name", "")),
+        _label(rec.get("container.id", HOST)),
+        _label(rec.get("container.name", "")),
+        _label(rec.get("container.image", "")),
+        _label(rec.get("container.runtime", "")),
+        _label(rec.get("k8s.pod.name", "")),
+        _label(rec.get("k8s.ns.name", "")),
     )
 
 
@@ -309,29 +312,60 @@ class MetricsTotals:
         fams: list[tuple[F.Family, tuple[Sample, ...]]] = [
             (F.SYSCALLS, tuple(Sample(c.labels, c.syscalls) for c in cs)),
             (F.SYSCALL_ERRORS, tuple(Sample(c.labels, c.syscall_errors) for c in cs)),
-            (F.FILE_BYTES, tuple(s for c in cs for s in (Sample(c.labels + ("read",), c.file_read),
-                                                        Sample(c.labels + ("write",), c.file_written)))),
-            (F.NET_BYTES, tuple(s for c in cs for s in (Sample(c.labels + ("receive",), c.net_received),
-                                                       Sample(c.labels + ("transmit",), c.net_sent)))),
+            (
+                F.FILE_BYTES,
+                tuple(
+                    s
+                    for c in cs
+                    for s in (
+                        Sample(c.labels + ("read",), c.file_read),
+                        Sample(c.labels + ("write",), c.file_written),
+                    )
+                ),
+            ),
+            (
+                F.NET_BYTES,
+                tuple(
+                    s
+                    for c in cs
+                    for s in (
+                        Sample(c.labels + ("receive",), c.net_received),
+                        Sample(c.labels + ("transmit",), c.net_sent),
+                    )
+                ),
+            ),
             (F.CPU_SECONDS, tuple(Sample(c.labels, c.cpu_ns / 1e9) for c in cs)),
             (F.MEMORY_BYTES, tuple(Sample(c.labels, c.memory_bytes) for c in cs)),
             (F.PROCESSES, tuple(Sample(c.labels, c.processes) for c in cs)),
         ]
         if self.per_syscall:
             fams += [
-                (F.SYSCALL_CALLS, tuple(Sample(c.labels + (n,), v[0]) for c in cs
-                                        for n, v in sorted(c.by_syscall.items()))),
-                (F.SYSCALL_FAILED, tuple(Sample(c.labels + (n,), v[1]) for c in cs
-                                         for n, v in sorted(c.by_syscall.items()))),
-                (F.SYSCALL_SECONDS, tuple(Sample(c.labels + (n,), v[2] / 1e9) for c in cs
-                                          for n, v in sorted(c.by_syscall.items()))),
-                (F.SYSCALL_ERRNOS, tuple(Sample(c.labels + k, v) for c in cs
-                                         for k, v in sorted(c.by_errno.items()))),
+                (
+                    F.SYSCALL_CALLS,
+                    tuple(Sample(c.labels + (n,), v[0]) for c in cs for n, v in sorted(c.by_syscall.items())),
+                ),
+                (
+                    F.SYSCALL_FAILED,
+                    tuple(Sample(c.labels + (n,), v[1]) for c in cs for n, v in sorted(c.by_syscall.items())),
+                ),
+                (
+                    F.SYSCALL_SECONDS,
+                    tuple(
+                        Sample(c.labels + (n,), v[2] / 1e9)
+                        for c in cs
+                        for n, v in sorted(c.by_syscall.items())
+                    ),
+                ),
+                (
+                    F.SYSCALL_ERRNOS,
+                    tuple(Sample(c.labels + k, v) for c in cs for k, v in sorted(c.by_errno.items())),
+                ),
             ]
         fams += [(F.EVENTS, (Sample((), self.events),)), (F.EVENTS_LOST, (Sample((), self.lost),))]
         cumulative, buckets = 0, []
         for bound, n in zip((*F.TICK_BUCKETS, float("inf")), self._tick_counts):
             cumulative += n
             buckets.append((bound, cumulative))
-        return Snapshot(self.ticks, tuple(fams), Histogram(tuple(buckets), self._tick_n, self._tick_sum),
-                        self.build)
+        return Snapshot(
+            self.ticks, tuple(fams), Histogram(tuple(buckets), self._tick_n, self._tick_sum), self.build
+        )

@@ -71,8 +71,14 @@ class AgentRun:
         self.stderr = ""
 
     def __enter__(self) -> "AgentRun":
-        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.cmd,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         return self
 
     def scrape_text(self, timeout: float = 10.0, headers: dict | None = None) -> str:
@@ -86,8 +92,9 @@ class AgentRun:
     def ticks(self) -> int:
         """Ticks folded so far (0 while the probes start, -1 while nothing answers)."""
         try:
-            n = value(self.scrape(), "ctop_agent_tick_duration_seconds",
-                      "ctop_agent_tick_duration_seconds_count")
+            n = value(
+                self.scrape(), "ctop_agent_tick_duration_seconds", "ctop_agent_tick_duration_seconds_count"
+            )
         except (OSError, AssertionError):
             return -1
         return int(n or 0)
@@ -126,8 +133,9 @@ def unpack_prometheus(into: Path) -> Path:
     into.mkdir(parents=True, exist_ok=True)
 
     def download() -> subprocess.CompletedProcess:
-        return subprocess.run(["apt-get", "download", "-q", "prometheus"], cwd=into, capture_output=True,
-                              text=True, timeout=300)
+        return subprocess.run(
+            ["apt-get", "download", "-q", "prometheus"], cwd=into, capture_output=True, text=True, timeout=300
+        )
 
     got = download()
     if got.returncode != 0:  # a fresh machine: no package lists yet
@@ -153,16 +161,27 @@ class Prometheus:
         config.write_text(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
             "scrape_configs:\n  - job_name: ctop-ebpf\n    static_configs:\n"
-            f"      - targets: [{', '.join(repr(t) for t in targets)}]\n")
-        self.cmd = [str(bin_dir / "prometheus"), f"--config.file={config}",
-                    f"--storage.tsdb.path={workdir / 'data'}", f"--web.listen-address=127.0.0.1:{self.port}",
-                    "--log.level=warn"]
+            f"      - targets: [{', '.join(repr(t) for t in targets)}]\n"
+        )
+        self.cmd = [
+            str(bin_dir / "prometheus"),
+            f"--config.file={config}",
+            f"--storage.tsdb.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--log.level=warn",
+        ]
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> "Prometheus":
         self.log = open(self.workdir / "prometheus.log", "wb")
-        self.proc = subprocess.Popen(self.cmd, cwd=self.workdir, stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.cmd,
+            cwd=self.workdir,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -172,7 +191,9 @@ class Prometheus:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.__exit__()
-                raise AssertionError(f"prometheus did not start: {(self.workdir / 'prometheus.log').read_text()}")
+                raise AssertionError(
+                    f"prometheus did not start: {(self.workdir / 'prometheus.log').read_text()}"
+                )
             time.sleep(0.2)
 
     def query(self, expr: str) -> list[dict]:

@@ -16,7 +16,9 @@ DOCKER_NAMES = {"BPF": "SYS_ADMIN", "PERFMON": "SYS_ADMIN"}
 
 def documents() -> dict[str, list[dict]]:
     """Every YAML document under deploy/, by file name."""
-    return {p.name: [d for d in yaml.safe_load_all(p.read_text()) if d] for p in sorted(DEPLOY.glob("*.yaml"))}
+    return {
+        p.name: [d for d in yaml.safe_load_all(p.read_text()) if d] for p in sorted(DEPLOY.glob("*.yaml"))
+    }
 
 
 def daemonset() -> dict:

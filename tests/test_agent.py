@@ -56,14 +56,22 @@ def wait_for(condition, timeout: float, what: str, every: float = 0.5):
 
 
 @pytest.mark.docker
-def test_prometheus_stores_a_containers_file_writes_with_its_name_and_image(containers, prometheus_bin,
-                                                                           tmp_path):
-    with AgentRun() as agent, Prometheus(prometheus_bin, tmp_path / "prom", [f"127.0.0.1:{agent.port}"]) as prom:
+def test_prometheus_stores_a_containers_file_writes_with_its_name_and_image(
+    containers, prometheus_bin, tmp_path
+):
+    with (
+        AgentRun() as agent,
+        Prometheus(prometheus_bin, tmp_path / "prom", [f"127.0.0.1:{agent.port}"]) as prom,
+    ):
         agent.wait_ticks(1)
         # it writes after a few scrapes have seen it idle
-        name, cid = containers("writer", "sh", "-c",
-                               f"sleep 5; dd if=/dev/zero of=/tmp/out bs=4096 count={WRITE_BYTES // 4096}; "
-                               "trap 'exit 0' TERM; while :; do sleep 1; done")
+        name, cid = containers(
+            "writer",
+            "sh",
+            "-c",
+            f"sleep 5; dd if=/dev/zero of=/tmp/out bs=4096 count={WRITE_BYTES // 4096}; "
+            "trap 'exit 0' TERM; while :; do sleep 1; done",
+        )
         selector = f'ctop_container_file_bytes_total{{direction="write",container="{name}"}}'
 
         def moved():
@@ -79,8 +87,12 @@ def test_prometheus_stores_a_containers_file_writes_with_its_name_and_image(cont
         (up,) = prom.targets_up()
         assert up["health"] == "up", up
         # its other series are there with the same labels, and the agent's own
-        for family in ("ctop_container_syscalls_total", "ctop_container_cpu_seconds_total",
-                       "ctop_container_processes", "ctop_container_memory_bytes"):
+        for family in (
+            "ctop_container_syscalls_total",
+            "ctop_container_cpu_seconds_total",
+            "ctop_container_processes",
+            "ctop_container_memory_bytes",
+        ):
             got = prom.query(f'{family}{{container="{name}"}}')
             assert got and got[0]["metric"]["image"] == IMAGE, family
         assert float(prom.query(f'ctop_container_syscalls_total{{container="{name}"}}')[0]["value"][1]) > 0
@@ -90,10 +102,17 @@ def test_prometheus_stores_a_containers_file_writes_with_its_name_and_image(cont
         assert not [r for r in prom.query("resets(ctop_container_syscalls_total[5m]) > 0")]
         # promtool lints the text exposition, and the OpenMetrics one parses
         text = agent.scrape_text()
-        lint = subprocess.run([str(prometheus_bin / "promtool"), "check", "metrics"], input=text,
-                              capture_output=True, text=True, timeout=60)
+        lint = subprocess.run(
+            [str(prometheus_bin / "promtool"), "check", "metrics"],
+            input=text,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert lint.returncode == 0, lint.stdout + lint.stderr
-        status, headers, body = http_get(agent.url, headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+        status, headers, body = http_get(
+            agent.url, headers={"Accept": "application/openmetrics-text; version=1.0.0"}
+        )
         assert status == 200 and headers["Content-Type"].startswith("application/openmetrics-text")
         assert body.endswith(b"# EOF\n")
     assert "Traceback" not in agent.stderr
@@ -115,8 +134,13 @@ def test_filter_pushed_down_and_per_syscall_series(containers, prometheus_bin):
     for fam in fams.values():  # pids, paths and peers never become labels
         for s in fam.samples:
             assert not {"pid", "path", "fd", "peer"} & set(s.labels)
-    lint = subprocess.run([str(prometheus_bin / "promtool"), "check", "metrics"], input=text,
-                          capture_output=True, text=True, timeout=60)
+    lint = subprocess.run(
+        [str(prometheus_bin / "promtool"), "check", "metrics"],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert other not in text
 
@@ -140,8 +164,12 @@ def test_an_address_that_cannot_be_bound_exits_2_with_the_reason():
     # an address this host does not have (TEST-NET-1: bind fails, nothing is sent)
     done = run_fails("--metrics-addr", "192.0.2.1:9490")
     assert done.returncode == 2 and "Cannot assign requested address" in done.stderr, done.stderr
-    for bad, says in (("9490", "HOST:PORT"), ("127.0.0.1:http", "must be a number"),
-                      ("127.0.0.1:70000", "1-65535"), ("::1:9490", "brackets")):
+    for bad, says in (
+        ("9490", "HOST:PORT"),
+        ("127.0.0.1:http", "must be a number"),
+        ("127.0.0.1:70000", "1-65535"),
+        ("::1:9490", "brackets"),
+    ):
         done = run_fails("--metrics-addr", bad)
         assert done.returncode == 2 and says in done.stderr, (bad, done.stderr)
     for extra in (("--batch",), ("--view", "files"), ("--read", "x.ctop")):
@@ -204,12 +232,22 @@ def test_hung_and_vanishing_scrapers_stop_neither_ticks_nor_other_scrapes():
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP])
-def test_stop_signals_exit_0_and_release_the_port(sig):
-    with AgentRun() as agent:
-        agent.wait_ticks(1)
+def test_stop_signals_exit_0_release_the_port_and_finalise_a_capture(sig, tmp_path):
+    capture = tmp_path / "agent.ctop"
+    with AgentRun("--write", str(capture)) as agent:
+        agent.wait_ticks(3)
         rc, took = agent.stop(sig)
     assert rc == 0 and took < 5, (rc, took, agent.stderr)
     assert "Traceback" not in agent.stderr
+    replay = subprocess.run(
+        [*CTOP, "--read", str(capture), "--batch", "--output", "json", "--view", "processes"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert replay.returncode == 0 and "warning" not in replay.stderr, replay.stderr
+    assert len(replay.stdout.splitlines()) >= 2
     with socket.socket() as s:  # nothing listens there any more (a restarted agent can bind it)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", agent.port))

@@ -26,8 +26,13 @@ K8S_VERSION = "1.30"
 
 def test_every_builtin_resource_passes_the_kubernetes_schema_strictly():
     docs = deploy_env.documents()
-    assert set(docs) >= {"namespace.yaml", "daemonset.yaml", "service.yaml", "servicemonitor.yaml",
-                         "kustomization.yaml"}
+    assert set(docs) >= {
+        "namespace.yaml",
+        "daemonset.yaml",
+        "service.yaml",
+        "servicemonitor.yaml",
+        "kustomization.yaml",
+    }
     checked = 0
     for name, items in docs.items():
         for doc in items:
@@ -51,7 +56,9 @@ def test_the_daemonset_gives_the_agent_what_it_needs_on_every_node():
     ds = deploy_env.daemonset()
     pod = ds["spec"]["template"]["spec"]
     c = deploy_env.agent_container(ds)
-    assert ds["spec"]["selector"]["matchLabels"].items() <= ds["spec"]["template"]["metadata"]["labels"].items()
+    assert (
+        ds["spec"]["selector"]["matchLabels"].items() <= ds["spec"]["template"]["metadata"]["labels"].items()
+    )
     assert pod["hostPID"] is True
     assert {"operator": "Exists"} in pod["tolerations"]  # every node, whatever its taints
     sc = c["securityContext"]
@@ -73,8 +80,11 @@ def test_the_daemonset_gives_the_agent_what_it_needs_on_every_node():
     volumes = {v["name"]: v for v in pod["volumes"]}
     mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
     assert all(m["name"] in volumes for m in mounts.values())
-    host = {volumes[m["name"]]["hostPath"]["path"]: path for path, m in mounts.items()
-            if "hostPath" in volumes[m["name"]]}
+    host = {
+        volumes[m["name"]]["hostPath"]["path"]: path
+        for path, m in mounts.items()
+        if "hostPath" in volumes[m["name"]]
+    }
     assert host["/sys/kernel/tracing"] == "/sys/kernel/tracing"
     assert host["/sys/fs/cgroup"] == "/sys/fs/cgroup"
     for path in ("/lib/modules", "/usr/src"):

@@ -28,8 +28,9 @@ POD_LABELS = (("io.kubernetes.pod.name", "web-0"), ("io.kubernetes.pod.namespace
 
 
 def info(cid, name, cpu_ns=-1, memory=-1, labels=()):
-    return ev.ContainerInfo(cid, "docker", name, f"{name}:1", labels, "running", cpu_ns=cpu_ns,
-                            memory_bytes=memory)
+    return ev.ContainerInfo(
+        cid, "docker", name, f"{name}:1", labels, "running", cpu_ns=cpu_ns, memory_bytes=memory
+    )
 
 
 class Feed:
@@ -62,18 +63,38 @@ def test_counts_add_up_from_the_baseline_on_with_the_container_labels():
     # the baseline tick: what happened before the agent started is not counted
     snap = f.tick(syscalls=[sc(10, "read", 1000, 5)], containers=web, events=50)
     assert snap.value(F.SYSCALLS.name, container="web") == 0
-    f.tick(ev.Open(T0, 10, 10, "openat", "/var/log/a", 0o1, 5),
-           syscalls=[sc(10, "read", 7, 2), sc(1, "wait4", 1)], fdio=[ev.FdIO(10, 5, 100, 4096, 1, 1)],
-           containers=web, events=9, lost=1)
-    snap = f.tick(syscalls=[sc(10, "write", 3)], fdio=[ev.FdIO(10, 5, 0, 1000, 0, 1)], containers=web, events=4)
-    labels = {"container_id": WEB[:12], "container": "web", "image": "web:1", "runtime": "docker",
-              "pod": "web-0", "namespace": "shop"}
+    f.tick(
+        ev.Open(T0, 10, 10, "openat", "/var/log/a", 0o1, 5),
+        syscalls=[sc(10, "read", 7, 2), sc(1, "wait4", 1)],
+        fdio=[ev.FdIO(10, 5, 100, 4096, 1, 1)],
+        containers=web,
+        events=9,
+        lost=1,
+    )
+    snap = f.tick(
+        syscalls=[sc(10, "write", 3)], fdio=[ev.FdIO(10, 5, 0, 1000, 0, 1)], containers=web, events=4
+    )
+    labels = {
+        "container_id": WEB[:12],
+        "container": "web",
+        "image": "web:1",
+        "runtime": "docker",
+        "pod": "web-0",
+        "namespace": "shop",
+    }
     assert snap.value(F.SYSCALLS.name, **labels) == 10
     assert snap.value(F.SYSCALL_ERRORS.name, **labels) == 2
     assert snap.value(F.FILE_BYTES.name, direction="write", **labels) == 5096
     assert snap.value(F.FILE_BYTES.name, direction="read", **labels) == 100
     assert snap.value(F.PROCESSES.name, **labels) == 1
-    host = {"container_id": "host", "container": "host", "image": "", "runtime": "", "pod": "", "namespace": ""}
+    host = {
+        "container_id": "host",
+        "container": "host",
+        "image": "",
+        "runtime": "",
+        "pod": "",
+        "namespace": "",
+    }
     assert snap.value(F.SYSCALLS.name, **host) == 1
     assert snap.value(F.EVENTS.name) == 13 and snap.value(F.EVENTS_LOST.name) == 1
     # the label set is exactly the documented one
@@ -94,12 +115,17 @@ def test_net_bytes_by_direction():
 
 def test_container_cpu_is_its_cgroup_including_processes_that_exited_between_ticks():
     f = Feed(snapshot(30, "app", container=WEB, runtime="docker"))
-    f.tick(samples=[ev.ProcSample(30, 30, 5_000_000_000, 0, 1)], containers=[info(WEB, "web", cpu_ns=9_000_000_000)])
+    f.tick(
+        samples=[ev.ProcSample(30, 30, 5_000_000_000, 0, 1)],
+        containers=[info(WEB, "web", cpu_ns=9_000_000_000)],
+    )
     # a short-lived child ran 0.7 s and exited between two /proc reads: only the cgroup saw it
     f.state.apply(ev.Fork(T0, 30, 31, 31, False, "worker", 1))
     f.state.apply(ev.Exit(T0, 31, 31, 0))
-    snap = f.tick(samples=[ev.ProcSample(30, 30, 5_200_000_000, 0, 1)],
-                  containers=[info(WEB, "web", cpu_ns=9_900_000_000, memory=1 << 20)])
+    snap = f.tick(
+        samples=[ev.ProcSample(30, 30, 5_200_000_000, 0, 1)],
+        containers=[info(WEB, "web", cpu_ns=9_900_000_000, memory=1 << 20)],
+    )
     assert abs(snap.value(F.CPU_SECONDS.name, container="web") - 0.9) < 1e-9
     assert snap.value(F.MEMORY_BYTES.name, container="web") == 1 << 20
     # the container restarts: its new cgroup counts from 0 again; the total goes on growing
@@ -152,15 +178,25 @@ def test_a_gone_container_keeps_its_values_for_a_few_scrapes_then_is_dropped():
 
 
 def test_container_filter_counts_whole_containers_and_process_filter_counts_processes():
-    snaps = (snapshot(70, "nginx", container=WEB, runtime="docker"),
-             snapshot(71, "logger", container=WEB, runtime="docker"),
-             snapshot(80, "postgres", container=DB, runtime="docker"), snapshot(1, "init"))
+    snaps = (
+        snapshot(70, "nginx", container=WEB, runtime="docker"),
+        snapshot(71, "logger", container=WEB, runtime="docker"),
+        snapshot(80, "postgres", container=DB, runtime="docker"),
+        snapshot(1, "init"),
+    )
     ticks = [
-        dict(samples=[ev.ProcSample(70, 70, 1_000_000_000, 0, 1), ev.ProcSample(71, 71, 1_000_000_000, 0, 1)],
-             containers=[info(WEB, "web", cpu_ns=5_000_000_000, memory=100), info(DB, "db", cpu_ns=1)]),
-        dict(samples=[ev.ProcSample(70, 70, 1_100_000_000, 10, 1), ev.ProcSample(71, 71, 1_300_000_000, 20, 1)],
-             syscalls=[sc(70, "read", 10), sc(71, "write", 4), sc(80, "read", 99), sc(1, "wait4", 1)],
-             containers=[info(WEB, "web", cpu_ns=5_500_000_000, memory=100), info(DB, "db", cpu_ns=2)]),
+        dict(
+            samples=[ev.ProcSample(70, 70, 1_000_000_000, 0, 1), ev.ProcSample(71, 71, 1_000_000_000, 0, 1)],
+            containers=[info(WEB, "web", cpu_ns=5_000_000_000, memory=100), info(DB, "db", cpu_ns=1)],
+        ),
+        dict(
+            samples=[
+                ev.ProcSample(70, 70, 1_100_000_000, 10, 1),
+                ev.ProcSample(71, 71, 1_300_000_000, 20, 1),
+            ],
+            syscalls=[sc(70, "read", 10), sc(71, "write", 4), sc(80, "read", 99), sc(1, "wait4", 1)],
+            containers=[info(WEB, "web", cpu_ns=5_500_000_000, memory=100), info(DB, "db", cpu_ns=2)],
+        ),
     ]
     whole = Feed(*snaps, query="container.name = web")
     procs = Feed(*snaps, query="proc.name = nginx")
@@ -173,20 +209,27 @@ def test_container_filter_counts_whole_containers_and_process_filter_counts_proc
     assert {s.labels[1] for s in b.samples(F.SYSCALLS.name)} == {"web"}
     assert b.value(F.SYSCALLS.name, container="web") == 10  # nginx only
     assert abs(b.value(F.CPU_SECONDS.name, container="web") - 0.1) < 1e-9  # nginx's own CPU
-    assert b.value(F.MEMORY_BYTES.name, container="web") == 10 and b.value(F.PROCESSES.name, container="web") == 1
+    assert (
+        b.value(F.MEMORY_BYTES.name, container="web") == 10
+        and b.value(F.PROCESSES.name, container="web") == 1
+    )
 
 
 def test_per_syscall_and_errno_series_only_when_asked():
     plain = Feed(snapshot(90, "app", container=WEB, runtime="docker"))
     asked = Feed(snapshot(90, "app", container=WEB, runtime="docker"), per_syscall=True)
-    kw = dict(syscalls=[sc(90, "openat", 10, 3, 5_000), sc(90, "read", 2, 0, 1_000)],
-              errnos=[ev.ErrnoStat(90, "openat", 2, 3)], containers=[info(WEB, "web")])
+    kw = dict(
+        syscalls=[sc(90, "openat", 10, 3, 5_000), sc(90, "read", 2, 0, 1_000)],
+        errnos=[ev.ErrnoStat(90, "openat", 2, 3)],
+        containers=[info(WEB, "web")],
+    )
     for f in (plain, asked):
         f.tick(containers=[info(WEB, "web")])
         f.tick(**kw)
         snap = f.tick(**kw)
     assert {fam.name for fam, _ in plain.totals.snapshot().families}.isdisjoint(
-        {fam.name for fam in F.SYSCALL_FAMILIES})
+        {fam.name for fam in F.SYSCALL_FAMILIES}
+    )
     assert snap.value(F.SYSCALL_CALLS.name, container="web", syscall="openat") == 20
     assert snap.value(F.SYSCALL_FAILED.name, container="web", syscall="openat") == 6
     assert abs(snap.value(F.SYSCALL_SECONDS.name, container="web", syscall="openat") - 10e-6) < 1e-12
@@ -204,8 +247,9 @@ def test_hostile_names_become_inert_label_values():
     assert "\n" not in name and "\udcff" not in name and len(name) <= 256
     text = Exposition(snap).render(None, None)[0].decode()
     fams = {m.name: m for m in parse_text(text)}
-    assert {s.labels["container"] for s in fams[F.SYSCALLS.name].samples if s.labels["container_id"] == WEB[:12]} \
-        == {name}
+    assert {
+        s.labels["container"] for s in fams[F.SYSCALLS.name].samples if s.labels["container_id"] == WEB[:12]
+    } == {name}
 
 
 def _series(snap):
@@ -218,21 +262,35 @@ def _series(snap):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(
-    st.lists(st.tuples(st.sampled_from([100, 101, 200]), st.integers(0, 50), st.integers(0, 5)), max_size=4),
-    st.dictionaries(st.sampled_from([WEB, DB]), st.integers(-1, 10**10), max_size=2),
-    st.lists(st.tuples(st.sampled_from([100, 101, 200]), st.integers(-1, 10**10)), max_size=3),
-    st.integers(0, 2),
-), min_size=2, max_size=12))
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(
+                st.tuples(st.sampled_from([100, 101, 200]), st.integers(0, 50), st.integers(0, 5)), max_size=4
+            ),
+            st.dictionaries(st.sampled_from([WEB, DB]), st.integers(-1, 10**10), max_size=2),
+            st.lists(st.tuples(st.sampled_from([100, 101, 200]), st.integers(-1, 10**10)), max_size=3),
+            st.integers(0, 2),
+        ),
+        min_size=2,
+        max_size=12,
+    )
+)
 def test_counters_never_decrease(steps):
-    f = Feed(snapshot(100, "a", container=WEB, runtime="docker"), snapshot(101, "b", container=DB, runtime="docker"),
-             snapshot(200, "c"), per_syscall=True)
+    f = Feed(
+        snapshot(100, "a", container=WEB, runtime="docker"),
+        snapshot(101, "b", container=DB, runtime="docker"),
+        snapshot(200, "c"),
+        per_syscall=True,
+    )
     before: dict = {}
     for calls, cgroups, samples, scrapes in steps:
         f.scrapes += scrapes
-        snap = f.tick(syscalls=[sc(pid, "read", n, min(e, n)) for pid, n, e in calls],
-                      containers=[info(cid, cid[:3], cpu_ns=v) for cid, v in cgroups.items()],
-                      samples=[ev.ProcSample(pid, pid, v, 0, 1) for pid, v in samples])
+        snap = f.tick(
+            syscalls=[sc(pid, "read", n, min(e, n)) for pid, n, e in calls],
+            containers=[info(cid, cid[:3], cpu_ns=v) for cid, v in cgroups.items()],
+            samples=[ev.ProcSample(pid, pid, v, 0, 1) for pid, v in samples],
+        )
         now = _series(snap)
         for key, value in now.items():
             assert value >= before.get(key, 0), key
