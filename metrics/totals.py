@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ctop_ebpf.model.events import HOST
 from ctop_ebpf.model.records import TickRecords
 from ctop_ebpf.views import engine
 from ctop_ebpf.views.catalogue import get_view
@@ -39,7 +40,6 @@ from ctop_ebpf.views.safe_text import printable
 
 from . import families as F
 
-HOST = "host"
 STALE_SCRAPES = 3
 STALE_TICKS = 300
 LABEL_LIMIT = 256  # characters of one label value (names come from watched processes and runtimes)
