@@ -12,6 +12,7 @@ grant) and names and counts a container.
 from __future__ import annotations
 
 import copy
+import re
 import time
 
 import kubernetes_validate
@@ -116,6 +117,11 @@ def test_service_and_servicemonitor_select_the_agents_and_their_named_port():
     assert sm["spec"]["namespaceSelector"]["matchNames"] == [ns["metadata"]["name"]]
     (endpoint,) = sm["spec"]["endpoints"]
     assert endpoint["port"] == "metrics" and endpoint["path"] == "/metrics"
+    # the agent's pod's own container/pod/namespace target labels would clash with the series' labels
+    (drop,) = [r for r in endpoint["relabelings"] if r.get("action") == "labeldrop"]
+    assert re.fullmatch(drop["regex"], "pod") and re.fullmatch(drop["regex"], "container")
+    assert re.fullmatch(drop["regex"], "namespace") and not re.fullmatch(drop["regex"], "node")
+    assert {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node"} in endpoint["relabelings"]
     (kust,) = docs["kustomization.yaml"]
     assert kust["resources"] == ["namespace.yaml", "daemonset.yaml", "service.yaml"]
 
