@@ -49,8 +49,8 @@ from .session import Session, UsageError
 from .stopping import finalise, interrupt_on_signals, stop_on_signals
 
 TEXT = [("Content-Type", "text/plain; charset=utf-8")]
-REQUEST_TIMEOUT_S = 30.0  # a scraper that sends nothing, or reads nothing, for this long is dropped
-MAX_CONNECTIONS = 64  # connections served at once; more are closed at once
+REQUEST_TIMEOUT_S = 10.0  # a scraper that sends nothing, or reads nothing, for this long is dropped
+MAX_CONNECTIONS = 128  # connections served at once (a thread each); more are closed at once
 _FAMILY_TYPES = {"counter": CounterMetricFamily, "gauge": GaugeMetricFamily}
 
 
