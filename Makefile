@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the tool and its tests need (checked one by one, installed only if missing).
-APT_PKGS := python3-bpfcc python3-venv python3-pip linux-headers-$(ARCH) docker.io busybox-static tmux gcc
+APT_PKGS := python3-bpfcc python3-venv python3-pip linux-headers-$(ARCH) docker.io busybox-static tmux gcc \
+	containerd runc podman xz-utils
 BENCH_PKGS := nginx-light wrk strace bpfcc-tools gcc
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)

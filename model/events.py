@@ -232,6 +232,13 @@ class ContainerInfo:
     state: str = ""
     cpu_ns: int = -1  # cumulative, from the container's cgroup; -1 unknown
     memory_bytes: int = -1
+    # Kubernetes namespace of its pod, or the containerd namespace of a container made outside
+    # Kubernetes (ctr); the pod's name, uid and labels; whether it is the pod's own (pause) container
+    namespace: str = ""
+    pod: str = ""
+    pod_uid: str = ""
+    pod_labels: tuple[tuple[str, str], ...] = ()
+    sandbox: bool = False
 
 
 @dataclass(slots=True)

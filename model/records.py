@@ -196,6 +196,7 @@ def build_records(t: ev.Tick, processes: Collection[Process], containers: Iterab
             **c.fields(), "container.full_id": c.id, "container.state": c.state,
             "cpu_pct": c.cpu_pct, "cpu_ns": c.cpu_ns, "memory_bytes": c.memory_bytes,
             "present": c.present,
+            "sandbox": c.sandbox,
         })
     out.stats = {"events": stats.events, "lost": stats.lost, "log_dropped": stats.log_dropped,
                  "processes": len(processes)}

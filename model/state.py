@@ -20,7 +20,9 @@ LABEL_FIELDS = (
     ("io.kubernetes.pod.name", "k8s.pod.name"),
     ("io.kubernetes.pod.namespace", "k8s.ns.name"),
     ("com.docker.compose.project", "container.compose_project"),
+    ("io.kubernetes.pod.uid", "k8s.pod.uid"),
 )
+POD_LABEL_PREFIX = "k8s.pod.label."
 LOG_LIMIT = 5000  # exec/open log entries kept per tick (the rest is counted)
 O_DIRECTORY = 0o200000
 O_CLOEXEC = 0o2000000
@@ -96,6 +98,11 @@ class Container:
     cpu_pct: float = -1.0
     memory_bytes: int = -1
     present: bool = True  # reported by the source in the last tick
+    namespace: str = ""  # Kubernetes namespace of its pod (or containerd's, outside Kubernetes)
+    pod: str = ""
+    pod_uid: str = ""
+    pod_labels: dict[str, str] = field(default_factory=dict)
+    sandbox: bool = False  # the pod's own (pause) container
 
     @property
     def short_id(self) -> str:
@@ -107,13 +114,26 @@ class Container:
 
     def fields(self) -> dict:
         """The ``container.*`` and ``k8s.*`` fields of every record about it
-        (its processes' and its own): the one place they are built."""
+        (its processes' and its own): the one place they are built. Pod fields
+        come from the runtime's pod metadata, else from the usual Kubernetes
+        labels: ``k8s.pod.name``, ``k8s.ns.name``, ``k8s.pod.uid``,
+        ``k8s.pod.label.KEY``; ``container.namespace``."""
         out = {"container.id": self.short_id, "container.name": self.display_name,
                "container.image": self.image, "container.runtime": self.runtime}
         for label, fld in LABEL_FIELDS:
             value = self.labels.get(label)
             if value is not None:
                 out[fld] = value
+        if self.pod:
+            out["k8s.pod.name"] = self.pod
+            out["k8s.ns.name"] = self.namespace
+            if self.pod_uid:
+                out["k8s.pod.uid"] = self.pod_uid
+            for key, value in self.pod_labels.items():
+                out[POD_LABEL_PREFIX + key] = value
+        namespace = self.namespace or out.get("k8s.ns.name")
+        if namespace:
+            out["container.namespace"] = namespace
         return out
 
 
@@ -480,6 +500,8 @@ class SystemState:
             c.runtime = info.runtime or c.runtime
             c.name, c.image, c.state = info.name or c.name, info.image or c.image, info.state
             c.labels = dict(info.labels) or c.labels
+            c.namespace, c.pod, c.pod_uid = info.namespace, info.pod, info.pod_uid
+            c.pod_labels, c.sandbox = dict(info.pod_labels), info.sandbox
             if info.cpu_ns >= 0 and c.cpu_ns >= 0:
                 c.cpu_pct = max(0.0, (info.cpu_ns - c.cpu_ns) * 100.0 / interval_ns)
             c.cpu_ns, c.memory_bytes = info.cpu_ns, info.memory_bytes
@@ -490,8 +512,8 @@ class SystemState:
         """Drop the cached contexts this tick made stale: every one when a
         container's name, image, runtime or labels changed; a process's when
         its parent was renamed (exec) or went away."""
-        seen = tuple((c.id, c.runtime, c.name, c.image, tuple(c.labels.items()))
-                     for c in self.containers.values())
+        seen = tuple((c.id, c.runtime, c.name, c.image, tuple(c.labels.items()), c.namespace, c.pod,
+                      c.pod_uid, tuple(c.pod_labels.items())) for c in self.containers.values())
         if seen != self._containers_seen:
             self._containers_seen = seen
             self._contexts.clear()

@@ -10,9 +10,11 @@ Recognised formats (samples in ``tests/data/cgroup_samples.py``)::
     /docker/<64hex>                                   docker  (cgroupfs driver)
     /system.slice/docker-<64hex>.scope                docker  (systemd driver, also rootless)
     .../cri-containerd-<64hex>.scope                  containerd
+    ...slice:cri-containerd:<64hex>                   containerd (systemd-style cgroupsPath, cgroupfs)
     .../nerdctl-<64hex>.scope                         containerd
+    /k8s.io/<64hex>                                   containerd (CRI pods without a cgroup parent)
     /kubepods[/<qos>]/pod<uid>/<64hex>                kubernetes (runtime not in the path)
-    .../crio-<64hex>.scope                            cri-o
+    .../crio-<64hex>.scope, ...slice:crio:<64hex>     cri-o
     .../libpod-<64hex>[.scope]                        podman  (root and rootless)
     /lxc/<name>, /lxc.payload.<name>, /lxc.payload/<name>   lxc
     /machine.slice/machine-<name>.scope               nspawn  (systemd escapes undone)
@@ -32,6 +34,11 @@ Decisions:
   ``lxc.monitor.<name>`` and the nspawn ``supervisor`` sub-cgroup belong to
   whatever contains them (the host, usually), not to the container they watch.
   libvirt's ``machine-qemu…scope`` is a VM, not a container.
+* ``/<namespace>/<id>`` (``ctr run``, any containerd namespace, any id) is
+  also what many host cgroups look like, so the parser never claims it:
+  ``containerd_candidate`` names the (namespace, id) it could be, and the
+  directory counts it as a container only once containerd says it knows it.
+  The CRI's own namespace with a 64-hex id (``/k8s.io/<id>``) is claimed.
 * Ids are the full id as it appears in the path (64 lowercase hex for the
   OCI runtimes, the container name for LXC and nspawn).
 * In ``/proc/PID/cgroup`` the v2 line is looked at first; if it names no
@@ -45,7 +52,8 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
-    "ContainerRef", "container_at", "parse_cgroup", "parse_cgroup_path", "systemd_unescape",
+    "ContainerRef", "container_at", "containerd_candidate", "parse_cgroup", "parse_cgroup_path",
+    "systemd_unescape",
 ]
 
 
@@ -68,12 +76,18 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 _SCOPE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"docker-([0-9a-f]{64})\.scope"), "docker"),
     (re.compile(r"cri-containerd-([0-9a-f]{64})\.scope"), "containerd"),
+    (re.compile(r"[^:]+\.slice:cri-containerd:([0-9a-f]{64})"), "containerd"),
+    (re.compile(r"[^:]+\.slice:crio:([0-9a-f]{64})"), "cri-o"),
     (re.compile(r"nerdctl-([0-9a-f]{64})\.scope"), "containerd"),
     (re.compile(r"crio-([0-9a-f]{64})\.scope"), "cri-o"),
     (re.compile(r"libpod-([0-9a-f]{64})(?:\.scope)?"), "podman"),
     (re.compile(r"lxc\.payload\.(.+)"), "lxc"),
 )
 _MACHINE_SCOPE = re.compile(r"machine-(.+)\.scope")
+CRI_NAMESPACE = "k8s.io"  # the containerd namespace of the CRI plugin
+# containerd's identifiers (namespaces and container ids): alphanumerics joined by . _ -
+_IDENTIFIER = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
+_NOT_CONTAINERD = re.compile(r".*\.(?:slice|scope|service|mount|socket|swap|target|device)")
 _MONITORS = ("crio-conmon-", "libpod-conmon-", "lxc.monitor")
 _SYSTEMD_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
 
@@ -101,6 +115,8 @@ def _match_segment(segments: list[str], i: int) -> ContainerRef | None:
     if _HEX64.fullmatch(seg):
         if parent == "docker":
             return ContainerRef(seg, "docker")
+        if parent == CRI_NAMESPACE:
+            return ContainerRef(seg, "containerd")
         if any(s.startswith("kubepods") for s in segments[:i]):
             return ContainerRef(seg, "kubernetes")
     return None
@@ -164,3 +180,25 @@ def parse_cgroup(text: str) -> ContainerRef | None:
         if best is None or depth > best[0]:
             best = (depth, ref)
     return best[1] if best else None
+
+
+def containerd_candidate(path: str) -> tuple[str, str] | None:
+    """(namespace, id) when ``path`` has the shape containerd gives containers
+    made outside Kubernetes (``/<namespace>/<id>``), else None.
+
+    Only a candidate: host cgroups can look the same (``/user/1000``), so it
+    counts as a container only if containerd knows that id in that namespace.
+    systemd units and the paths the parser names are never candidates.
+    """
+    if not isinstance(path, str):
+        return None
+    segments = [s for s in path.strip().removesuffix(" (deleted)").split("/") if s]
+    if len(segments) != 2:
+        return None
+    namespace, cid = segments
+    for name in segments:
+        if len(name) > 76 or not _IDENTIFIER.fullmatch(name) or _NOT_CONTAINERD.fullmatch(name):
+            return None
+    if namespace in ("docker", "lxc", "lxc.payload", "kubepods", "machine.slice", "libpod_parent"):
+        return None
+    return namespace, cid

@@ -7,11 +7,14 @@
   ``bpf_get_current_cgroup_id()`` returns: the inode number of the cgroup's
   directory in the v2 hierarchy) belongs to, from a cached walk of that
   hierarchy, so no file is read per event on a hit;
-* ``snapshot()``: every container present now, with Docker's name, image,
-  labels and state when known, and cumulative CPU and memory from its cgroup.
+* ``snapshot()``: every container present now, with the runtime's name,
+  image, labels, state and pod when known, and cumulative CPU and memory
+  from its cgroup.
 
-None of them ever talks to a runtime: Docker's metadata is followed in its
-own thread (docker.py, ``start()``/``stop()``) and only read here. Unknown
+None of them ever talks to a runtime: each runtime endpoint (endpoints.py:
+Docker, podman, CRI runtimes) is followed by its client in its own thread
+(meta.RuntimeMetadata, ``start()``/``stop()``) and only read here; an id the
+runtimes do not know yet is handed to them (``want``) to look up. Unknown
 containers are named by their 12-character short id (LXC and nspawn ids are
 names already).
 
@@ -31,8 +34,12 @@ from dataclasses import dataclass
 
 from ctop_ebpf.model.events import ContainerInfo
 
-from .cgroups import ContainerRef, container_at, parse_cgroup, parse_cgroup_path
-from .docker import LIVE_STATES, ContainerMeta, DockerMetadata
+from .cgroups import ContainerRef, container_at, containerd_candidate, parse_cgroup, parse_cgroup_path
+from .cri import CriMetadata
+from .docker import DockerMetadata
+from .endpoints import DEFAULT_ENDPOINTS, ENV_VARIABLE, Endpoint, plan
+from .meta import LIVE_STATES, ContainerMeta, RuntimeMetadata
+from .podman import PodmanMetadata
 
 __all__ = ["ContainerDirectory", "labels_get"]
 
@@ -95,16 +102,39 @@ class ContainerDirectory:
     """Resolve processes and cgroup ids to containers and describe them."""
 
     def __init__(self, *, cgroup_root: str = "/sys/fs/cgroup", proc_root: str = "/proc",
-                 docker_enabled: bool = True, docker_base_url: str | None = None) -> None:
+                 docker_enabled: bool = True, docker_base_url: str | None = None,
+                 runtime_endpoints: tuple[str, ...] | list[str] = (), runtime_env: str | None = None,
+                 default_endpoints: tuple[str, ...] = DEFAULT_ENDPOINTS, warn=None) -> None:
+        """``runtime_endpoints``: --runtime-endpoint values; ``runtime_env``: the
+        CONTAINER_RUNTIME_ENDPOINT value (read from the environment when None);
+        ``warn(text)``: one notice per runtime outage (raises EndpointError for a
+        named endpoint that is not a unix socket)."""
         self.cgroup_root = cgroup_root.rstrip("/") or "/"
         self.proc_root = proc_root
-        self.docker = DockerMetadata(docker_base_url) if docker_enabled else None
+        if runtime_env is None:
+            runtime_env = os.environ.get(ENV_VARIABLE)
+        docker_host = os.environ.get("DOCKER_HOST") if docker_base_url is None else docker_base_url
+        endpoints = plan(runtime_endpoints, runtime_env, docker=docker_enabled, docker_host=docker_host,
+                         defaults=default_endpoints)
+        self.runtimes: list[RuntimeMetadata] = [
+            self._client(e, docker_base_url, warn) for e in endpoints]
+        self.docker = next((r for r in self.runtimes if type(r) is DockerMetadata), None)
         self.v2, self.v1 = self._find_hierarchies()
         self._lock = threading.Lock()
         self._by_ino: dict[int, str] = {}  # v2 cgroup id -> cgroup path
         # v2 cgroup id -> (parsed ref, bare 64-hex id in the path when ref is None)
         self._ref_by_ino: dict[int, tuple[ContainerRef | None, str]] = {}
         self._last_scan = float("-inf")
+
+    @staticmethod
+    def _client(e: Endpoint, docker_base_url: str | None, warn) -> RuntimeMetadata:
+        if e.kind == "docker":
+            # Docker's own endpoint goes through the SDK's environment (DOCKER_HOST, TLS)
+            base = e.url if e.explicit else docker_base_url
+            return DockerMetadata(base, explicit=e.explicit, warn=warn)
+        if e.kind == "podman":
+            return PodmanMetadata(e.url, explicit=e.explicit, warn=warn)
+        return CriMetadata(e.url, explicit=e.explicit, warn=warn)
 
     # ---- layout ---------------------------------------------------------
 
@@ -161,7 +191,7 @@ class ContainerDirectory:
             return None
         ref = parse_cgroup(text)
         if ref is None:
-            ref = self._docker_fallback(text)
+            ref = self._runtime_fallback(text)
         return ref
 
     def for_cgroup_id(self, cgroup_id: int) -> ContainerRef | None:
@@ -179,19 +209,28 @@ class ContainerDirectory:
             cached = self._ref_by_ino.get(cgroup_id)
         if cached is None:
             ref = parse_cgroup_path(path)
-            bare = _HEX64.findall(path) if ref is None else []
-            cached = (ref, bare[-1] if bare else "")
+            cached = (ref, _unclaimed_ids(path) if ref is None else ())
             with self._lock:
                 self._ref_by_ino[cgroup_id] = cached
-        ref, bare_id = cached
-        if ref is None and bare_id and self._docker_knows(bare_id):  # Docker's --cgroup-parent
-            return ContainerRef(bare_id, "docker")
+        ref, unclaimed = cached
+        if ref is None:
+            for cid in unclaimed:
+                runtime = self._runtime_of(cid)
+                if runtime:
+                    return ContainerRef(cid, runtime)
         return ref
 
-    def _docker_fallback(self, text: str) -> ContainerRef | None:
-        """A bare 64-hex id that Docker knows (custom --cgroup-parent), else None."""
-        ids = [m for m in _HEX64.findall(text) if self._docker_knows(m)]
-        return ContainerRef(ids[-1], "docker") if ids else None
+    def _runtime_fallback(self, text: str) -> ContainerRef | None:
+        """A container id that no path shape claims but a runtime knows (Docker's
+        --cgroup-parent, ``ctr run``'s ``/<namespace>/<id>``), else None."""
+        for line in reversed(text.splitlines()):
+            _, _, path = line.partition(":")
+            _, _, path = path.partition(":")
+            for cid in _unclaimed_ids(path):
+                runtime = self._runtime_of(cid)
+                if runtime:
+                    return ContainerRef(cid, runtime)
+        return None
 
     # ---- walking the hierarchies ------------------------------------------
 
@@ -215,16 +254,18 @@ class ContainerDirectory:
             except OSError:
                 continue  # removed while walking, or unreadable
 
-    def _scan(self) -> tuple[dict[str, tuple[ContainerRef, _Dirs]], dict[str, _Dirs]]:
+    def _scan(self) -> tuple[dict[str, tuple[ContainerRef, _Dirs]], dict[str, tuple[str, _Dirs]]]:
         """Walk the hierarchies once: refresh the v2 id map, return what was found.
 
         Returns ``(containers, bare)``: containers by id as (ref, directories by
-        hierarchy: "v2" or a v1 controller), and directories named by a bare
-        64-hex id that no runtime pattern claims (Docker's ``--cgroup-parent``),
-        which count only if Docker knows the id.
+        hierarchy: "v2" or a v1 controller), and directories that no path shape
+        claims but may be a container's: named by a bare 64-hex id (Docker's
+        ``--cgroup-parent``) or shaped ``/<namespace>/<id>`` (``ctr run``), by id
+        as (containerd namespace or "", directories); they count only if a
+        runtime knows the id.
         """
         found: dict[str, tuple[ContainerRef, _Dirs]] = {}
-        bare: dict[str, _Dirs] = {}
+        bare: dict[str, tuple[str, _Dirs]] = {}
         by_ino: dict[int, str] = {}
         walked: list[tuple[str, _Hierarchy]] = []
         if self.v2 is not None:
@@ -237,8 +278,12 @@ class ContainerDirectory:
                 ref = container_at(cg_path)
                 if ref is not None:
                     found.setdefault(ref.id, (ref, {}))[1].setdefault(key, fs_path)
+                    continue
+                candidate = containerd_candidate(cg_path)
+                if candidate is not None:
+                    bare.setdefault(candidate[1], (candidate[0], {}))[1].setdefault(key, fs_path)
                 elif _HEX64.fullmatch(base := os.path.basename(fs_path)):
-                    bare.setdefault(base, {}).setdefault(key, fs_path)
+                    bare.setdefault(base, ("", {}))[1].setdefault(key, fs_path)
         with self._lock:
             self._by_ino = by_ino
             self._ref_by_ino = {i: r for i, r in self._ref_by_ino.items() if i in by_ino}
@@ -275,25 +320,43 @@ class ContainerDirectory:
                 out.add(ino)
         return out
 
+    def runtime_metadata(self) -> dict[str, tuple[ContainerMeta, bool]]:
+        """What every runtime knows, by id: (metadata, whether its runtime is
+        connected). Pod metadata wins over none (cri-dockerd and Docker both)."""
+        merged: dict[str, tuple[ContainerMeta, bool]] = {}
+        for r in self.runtimes:
+            meta, connected = r.snapshot()
+            for cid, m in meta.items():
+                have = merged.get(cid)
+                if have is None or (m.pod and not have[0].pod):
+                    merged[cid] = (m, connected)
+        return merged
+
     def snapshot(self) -> list[ContainerInfo]:
-        """Every container present now, sorted by id (never blocks on Docker)."""
+        """Every container present now, sorted by id (never blocks on a runtime)."""
         found, bare = self._scan()
-        meta, connected = self.docker.snapshot() if self.docker is not None else ({}, False)
-        for cid, dirs in bare.items():
-            if cid in meta and cid not in found:
-                found[cid] = (ContainerRef(cid, "docker"), dirs)
+        meta = self.runtime_metadata()
+        for cid, (namespace, dirs) in bare.items():
+            if cid in found:
+                continue
+            if cid in meta:
+                found[cid] = (ContainerRef(cid, meta[cid][0].runtime or "docker"), dirs)
+            elif namespace:  # ctr's /<namespace>/<id>: containerd may know it
+                self._want(cid, namespace)
         out: list[ContainerInfo] = []
         seen: set[str] = set()
         for _, (ref, dirs) in sorted(found.items()):
-            m = meta.get(ref.id)
-            if m is not None and connected and m.state not in LIVE_STATES:
+            m, connected = meta.get(ref.id, (None, False))
+            if m is not None and connected and m.state and m.state not in LIVE_STATES:
                 continue  # stopped: its cgroup is on its way out
+            if m is None:
+                self._want(ref.id)
             seen.add(ref.id)
             out.append(self._info(ref, m, dirs))
-        if connected:
-            for cid, m in sorted(meta.items()):
-                if cid not in seen and m.state in LIVE_STATES:
-                    out.append(self._info(ContainerRef(cid, "docker"), m, {}))
+        for cid, (m, connected) in sorted(meta.items()):
+            # running but its cgroup was not found (a layout this walk does not know)
+            if connected and cid not in seen and m.state in LIVE_STATES and not m.sandbox:
+                out.append(self._info(ContainerRef(cid, m.runtime or "docker"), m, {}))
         out.sort(key=lambda info: info.id)
         return out
 
@@ -302,14 +365,23 @@ class ContainerDirectory:
         if m is None:
             return ContainerInfo(id=ref.id, runtime=ref.runtime, name=ref.short_id,
                                  cpu_ns=cpu, memory_bytes=mem)
-        return ContainerInfo(id=ref.id, runtime="docker", name=m.name or ref.short_id,
+        return ContainerInfo(id=ref.id, runtime=m.runtime or ref.runtime, name=m.name or ref.short_id,
                              image=m.image, labels=m.labels, state=m.state,
-                             cpu_ns=cpu, memory_bytes=mem)
+                             cpu_ns=cpu, memory_bytes=mem, namespace=m.namespace, pod=m.pod,
+                             pod_uid=m.pod_uid, pod_labels=m.pod_labels, sandbox=m.sandbox)
 
     # ---- runtimes --------------------------------------------------------------
 
-    def _docker_knows(self, cid: str) -> bool:
-        return self.docker is not None and self.docker.knows(cid)
+    def _runtime_of(self, cid: str) -> str:
+        """The runtime that knows this id ("" when none does)."""
+        for r in self.runtimes:
+            if r.knows(cid):
+                return r.runtime or r.kind
+        return ""
+
+    def _want(self, cid: str, namespace: str = "") -> None:
+        for r in self.runtimes:
+            r.want(cid, namespace)
 
     @property
     def docker_connected(self) -> bool:
@@ -321,16 +393,28 @@ class ContainerDirectory:
 
     def start(self) -> "ContainerDirectory":
         """Start following the runtimes' metadata (their own threads)."""
-        if self.docker is not None:
-            self.docker.start()
+        for r in self.runtimes:
+            r.start()
         return self
 
     def stop(self, timeout: float = 2.0) -> None:
-        if self.docker is not None:
-            self.docker.stop(timeout)
+        for r in self.runtimes:
+            r._stopping.set()  # all at once: each stop waits for its thread
+        for r in self.runtimes:
+            r.stop(timeout)
 
     def __enter__(self) -> "ContainerDirectory":
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _unclaimed_ids(path: str) -> tuple[str, ...]:
+    """Ids in a cgroup path that no shape claims but a runtime may know, deepest
+    first: bare 64-hex ids (Docker's --cgroup-parent) and ctr's ``/<namespace>/<id>``."""
+    ids = list(reversed(_HEX64.findall(path)))
+    candidate = containerd_candidate(path)
+    if candidate is not None and candidate[1] not in ids:
+        ids.insert(0, candidate[1])
+    return tuple(ids)
