@@ -18,6 +18,7 @@ examples:
   ctop-ebpf --batch --output json --view syscalls --iterations 5 --delay 1
   ctop-ebpf --batch --view processes --sort -pid --iterations 1
   ctop-ebpf --metrics-addr :9490               headless agent: per-container metrics for Prometheus
+  ctop-ebpf --view pods --runtime-endpoint unix:///run/containerd/containerd.sock
   ctop-ebpf --list-views | --list-fields
 """
 
@@ -78,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--buffer-pages", type=power_of_two, default=256, metavar="PAGES",
                    help="perf buffer pages per CPU, a power of two (default 256 = 1 MiB)")
     p.add_argument("--no-docker", action="store_true", help="do not ask the Docker daemon for names")
+    p.add_argument("--runtime-endpoint", action="append", default=[], metavar="unix:///PATH",
+                   help="a container runtime socket to ask for names, images and pods, besides the "
+                   "standard ones (CRI: containerd, CRI-O, cri-dockerd; podman; Docker); repeatable; "
+                   "also CONTAINER_RUNTIME_ENDPOINT")
     p.add_argument("--readonly", action="store_true", help="disable every action (signals, container stop)")
     p.add_argument("-w", "--write", metavar="FILE", help="record a capture file while running")
     p.add_argument("-r", "--read", metavar="FILE", help="replay a capture file (no root needed)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -59,6 +60,7 @@ class Session:
     force: bool
     metrics_addr: tuple[str, int] | None = None  # agent mode (--metrics-addr): where /metrics is served
     metrics_syscalls: bool = False
+    runtime_endpoints: tuple[str, ...] = ()  # --runtime-endpoint, checked
     # opened by preflight() and taken by make_source(); the replay being played
     _replay: ReplaySource | None = field(default=None, repr=False)
     _writer: CaptureWriter | None = field(default=None, repr=False)
@@ -82,6 +84,17 @@ class Session:
         if args.read and args.write:
             raise UsageError("--read and --write cannot be used together")
         metrics_addr = cls._agent_args(args)
+        from ctop_ebpf.probes.containers.endpoints import ENV_VARIABLE, EndpointError, normalize  # noqa: PLC0415
+
+        try:
+            endpoints = tuple(normalize(e) for e in args.runtime_endpoint)
+        except EndpointError as exc:
+            raise UsageError(str(exc)) from None
+        env = os.environ.get(ENV_VARIABLE, "")
+        try:
+            [normalize(e) for e in env.split(",") if e.strip()]
+        except EndpointError as exc:
+            raise UsageError(f"{ENV_VARIABLE}: {exc}") from None
         return cls(
             view=view, filter_text=args.filter.strip(), query=query, sort=sort, sort_desc=desc,
             delay=args.delay, iterations=args.iterations, output=args.output, limit=args.limit,
@@ -89,6 +102,7 @@ class Session:
             readonly=args.readonly or metrics_addr is not None,
             write=args.write, read=args.read, force=args.force,
             metrics_addr=metrics_addr, metrics_syscalls=getattr(args, "metrics_syscalls", False),
+            runtime_endpoints=endpoints,
         )
 
     @staticmethod
@@ -113,7 +127,8 @@ class Session:
         recorded into the --write file when one is given.
 
         ``replay_pace`` is "recorded" (the TUI) or "fast" (batch); ``warn`` receives
-        the replay's warnings (a capture cut off by a crash), stderr by default.
+        the replay's warnings (a capture cut off by a crash), stderr by default, and
+        live, the container runtimes' (one notice per endpoint outage).
         Raises UsageError (exit 2) for a capture that cannot be read or written.
         With ``push_filter`` (batch, whose filter never changes) the part of the
         filter that names containers or pids is applied in the kernel too,
@@ -135,7 +150,8 @@ class Session:
             from ctop_ebpf.probes.containers.directory import ContainerDirectory  # noqa: PLC0415
             from ctop_ebpf.probes.live import LiveSource  # noqa: PLC0415
 
-            containers = ContainerDirectory(docker_enabled=self.docker)
+            containers = ContainerDirectory(docker_enabled=self.docker,
+                                            runtime_endpoints=self.runtime_endpoints, warn=warn)
             scope = None
             if push_filter and writer is None:
                 from ctop_ebpf.views.pushdown import kernel_scope  # noqa: PLC0415

@@ -152,9 +152,13 @@ def test_actions_per_view():
     acts = actions_for(procs, _row(pid=4321, name="nginx"))
     assert [a.op for a in acts] == ["TERM", "KILL", "INT", "HUP", "STOP", "CONT"]
     assert acts[0].title == "Send SIGTERM to pid 4321 (nginx)"
-    conts = actions_for(get_view("containers"), _row(id="0123456789ab", name="web"))
+    conts = actions_for(get_view("containers"), _row(id="0123456789ab", name="web", runtime="docker"))
     assert [a.title for a in conts] == ["Stop container web (0123456789ab)",
                                         "Restart container web (0123456789ab)"]
+    # stop/restart go through Docker's API: not offered for other runtimes' containers
+    for runtime in ("containerd", "cri-o", "podman", "kubernetes"):
+        assert actions_for(get_view("containers"), _row(id="0123456789ab", name="web",
+                                                        runtime=runtime)) == []
     assert actions_for(get_view("containers"), _row(id="host", name="host")) == []
     assert actions_for(get_view("syscalls"), _row(syscall="read")) == []
     assert actions_for(procs, _row(pid=0, name="x")) == []

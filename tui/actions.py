@@ -52,8 +52,8 @@ def actions_for(view: View, row) -> list[Action]:
     values = row.values
     if view.key == ("container.id",):
         cid = values.get("id")
-        if not cid or cid == "host":
-            return []
+        if not cid or cid == "host" or values.get("runtime") != "docker":
+            return []  # stop/restart go through Docker's API: Docker's containers only
         name = printable(str(values.get("name") or cid), limit=40)
         label = f"container {name} ({printable(str(cid), limit=12)})" if name != cid else f"container {cid}"
         return [Action("container", op, str(cid), label) for op in CONTAINER_OPS]

@@ -97,6 +97,9 @@ def crumb_label(view: View, row, field_name: str, value) -> str:
         text = f"tid {value} {values.get('name') or ''}".rstrip()
     elif field_name == "fd.sport":
         text = f"port {value}"
+    elif field_name == "k8s.pod.name":
+        namespace = values.get("namespace")
+        text = f"{namespace}/{value}" if namespace else value
     else:
         text = value
     return printable(str(text), limit=CRUMB_LIMIT)

@@ -195,7 +195,49 @@ def _enrich_containers(view: View, rows: list[Row], records, query: flt.Filter |
     return rows
 
 
-ENRICH = {"containers": _enrich_containers}
+def _enrich_pods(view: View, rows: list[Row], records, query: flt.Filter | None) -> list[Row]:
+    """Pods view: CPU and memory summed over the pod's containers' cgroups, its
+    containers counted from the runtime (its own pause container aside), and a
+    row for a pod present with no process we know of yet."""
+    pods: dict[tuple, dict] = {}
+    for c in records.of_kind("containers"):
+        pod = c.get("k8s.pod.name")
+        if pod is None or not c.get("present"):
+            continue
+        key = (c.get("k8s.ns.name"), pod)
+        p = pods.get(key)
+        if p is None:
+            p = pods[key] = {"cpu": None, "mem": None, "containers": 0, "match": False}
+        if (c.get("cpu_pct") or -1) >= 0:
+            p["cpu"] = (p["cpu"] or 0) + c["cpu_pct"]
+        if (c.get("memory_bytes") or -1) >= 0:
+            p["mem"] = (p["mem"] or 0) + c["memory_bytes"]
+        if not c.get("sandbox"):
+            p["containers"] += 1
+        if query is None or not query.fields or (covers("containers", query.fields) and query.matches(c)):
+            p["match"] = True
+    seen = set()
+    for row in rows:
+        seen.add(row.key)
+        p = pods.get(row.key)
+        if p is None:
+            continue
+        if p["cpu"] is not None:
+            row.values["cpu_pct"] = p["cpu"]
+        row.values["memory_bytes"] = p["mem"]
+        row.values["containers"] = p["containers"]
+    for key, p in pods.items():
+        if key in seen or not p["match"]:
+            continue
+        rows.append(Row(key, {
+            "namespace": key[0], "pod": key[1], "containers": p["containers"], "procs": 0, "threads": 0,
+            "cpu_pct": p["cpu"] or 0.0, "rss_bytes": 0, "memory_bytes": p["mem"],
+            "syscalls": 0, "file_bytes": 0, "net_bytes": 0,
+        }))
+    return rows
+
+
+ENRICH = {"containers": _enrich_containers, "pods": _enrich_pods}
 
 
 def sort_rows(view: View, rows: list[Row], sort: str | None = None, desc: bool | None = None) -> list[Row]:
@@ -258,4 +300,6 @@ def drill(view: View, row: Row) -> tuple[str, str] | None:
     value = row.values.get(d.column)
     if value is None:
         return None
-    return d.target, f"{d.field} = {flt.quote_value(value)}"
+    clauses = [flt.field_equals(d.field, value)]
+    clauses += [flt.field_equals(f, row.values.get(column)) for f, column in d.also]
+    return d.target, flt.conjoin(*clauses)

@@ -20,6 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+#: Fields named by a key after this prefix (``k8s.pod.label.app``, or ``k8s.pod.label[app]``).
+POD_LABEL_PREFIX = "k8s.pod.label."
+
 #: The value types a field can have.
 FIELD_TYPES: tuple[str, ...] = ("string", "number", "bool", "ip", "port")
 
@@ -48,8 +51,15 @@ FIELDS: tuple[Field, ...] = (
     Field("container.image", "string", "Image the container runs, e.g. nginx:1.25"),
     Field("container.runtime", "string",
           "Container runtime: docker, containerd, cri-o, podman, lxc, nspawn; 'host' outside"),
+    Field("container.namespace", "string",
+          "Namespace of the container: its pod's Kubernetes namespace, or the containerd "
+          "namespace of a container made outside Kubernetes (ctr)"),
     Field("k8s.pod.name", "string", "Kubernetes pod name (absent outside pods)"),
     Field("k8s.ns.name", "string", "Kubernetes namespace of the pod (absent outside pods)"),
+    Field("k8s.pod.uid", "string", "Kubernetes pod uid (absent outside pods)"),
+    Field(POD_LABEL_PREFIX + "KEY", "string",
+          "Value of the pod label KEY, e.g. k8s.pod.label.app; any key in sysdig's form "
+          "k8s.pod.label[app.kubernetes.io/name]"),
     # proc.* and user.*: the process.
     Field("proc.pid", "number", "Process id (thread-group id) as seen from the host"),
     Field("proc.ppid", "number", "Parent process id"),
@@ -91,6 +101,25 @@ FIELDS_BY_NAME: Mapping[str, Field] = MappingProxyType({f.name: f for f in FIELD
 
 if len(FIELDS_BY_NAME) != len(FIELDS):  # pragma: no cover - catalogue sanity
     raise AssertionError("duplicate field names in the catalogue")
+
+
+def canonical_name(name: str) -> str:
+    """The record key a field name reads: sysdig's ``k8s.pod.label[KEY]`` is
+    ``k8s.pod.label.KEY``; every other name is itself."""
+    base = POD_LABEL_PREFIX[:-1]
+    if name.startswith(base + "[") and name.endswith("]") and len(name) > len(base) + 2:
+        return POD_LABEL_PREFIX + name[len(base) + 1:-1]
+    return name
+
+
+def field_named(name: str) -> Field | None:
+    """The catalogue's field for a name (canonical or sysdig's ``field[KEY]`` form), or None.
+    Any ``k8s.pod.label.KEY`` with a non-empty KEY is a string field."""
+    name = canonical_name(name)
+    got = FIELDS_BY_NAME.get(name)
+    if got is None and name.startswith(POD_LABEL_PREFIX) and len(name) > len(POD_LABEL_PREFIX):
+        got = Field(name, "string", f"Value of the pod label {name[len(POD_LABEL_PREFIX):]}")
+    return got
 
 
 def format_field_list() -> str:

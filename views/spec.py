@@ -39,6 +39,7 @@ class Drill:
     target: str
     field: str
     column: str  # the row column whose value is taken
+    also: tuple[tuple[str, str], ...] = ()  # more (field, column) clauses (a pod: its namespace too)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Mapping
 
-from ..fields import FIELDS_BY_NAME
+from ..fields import field_named
 from .ast import TEXT_OPS, And, Comparison, Exists, MatchAll, Node, Not, Or
 from .values import COERCE, as_str, glob_regex
 
@@ -70,7 +70,7 @@ def _value_test(op: str, value: object) -> Callable[[object], bool]:
 
 
 def _compile_comparison(node: Comparison) -> Predicate:
-    ftype = FIELDS_BY_NAME[node.field].type
+    ftype = field_named(node.field).type
     text_op = node.op in TEXT_OPS or node.op == "pmatch"
     coerce = as_str if text_op else COERCE[ftype]
     test = _value_test(node.op, node.value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..fields import FIELDS_BY_NAME, suggest
+from ..fields import field_named, suggest
 from .ast import (
     LIST_OPS,
     MAX_DEPTH,
@@ -143,7 +143,7 @@ class Parser:
         if m is None or m.group().lower() in ("and", "or"):
             raise self.error(f"expected a field name, 'not' or '('{where}, found {self.found()}")
         name = m.group()
-        fld = FIELDS_BY_NAME.get(name)
+        fld = field_named(name)
         if fld is None:
             hints = suggest(name)
             if hints:
@@ -152,6 +152,7 @@ class Parser:
             else:
                 hint = "see --list-fields for the known fields"
             raise self.error(f"unknown field {_show(name)}; {hint}", start)
+        name = fld.name  # k8s.pod.label[app] reads the record key k8s.pod.label.app
         self.pos = m.end()
         self.skip_ws()
         op_pos = self.pos

@@ -7,8 +7,10 @@ import ipaddress
 import math
 import re
 
+from ..fields import POD_LABEL_PREFIX
 from .ast import LIST_OPS, And, Comparison, Exists, MatchAll, Node, Not, Or
 
+_PLAIN_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _BARE_SAFE = re.compile(r"[A-Za-z0-9_./:@+%\-]+")
 _SIMPLE_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
@@ -84,6 +86,14 @@ def quote_value(value: object) -> str:
     return quote_str(text)
 
 
+def field_text(name: str) -> str:
+    """A field name as filter text: a pod label whose key is not a plain word
+    (``app.kubernetes.io/name``) in sysdig's bracket form."""
+    if _PLAIN_FIELD.fullmatch(name) or not name.startswith(POD_LABEL_PREFIX):
+        return name
+    return f"{POD_LABEL_PREFIX[:-1]}[{name[len(POD_LABEL_PREFIX):]}]"
+
+
 def field_equals(name: str, value: object) -> str:
     """Filter text selecting records whose ``name`` equals ``value``.
 
@@ -91,8 +101,8 @@ def field_equals(name: str, value: object) -> str:
     drill-down to turn a selected row's key into a filter.
     """
     if value is None:
-        return f"not {name} exists"
-    return f"{name} = {quote_value(value)}"
+        return f"not {field_text(name)} exists"
+    return f"{field_text(name)} = {quote_value(value)}"
 
 
 def _format_value(value: object) -> str:
@@ -115,12 +125,13 @@ def _to_text(node: Node, parent_prec: int) -> str:
     if isinstance(node, MatchAll):
         return ""
     if isinstance(node, Exists):
-        return f"{node.field} exists"
+        return f"{field_text(node.field)} exists"
     if isinstance(node, Comparison):
+        name = field_text(node.field)
         if node.op in LIST_OPS:
             items = ", ".join(_format_value(v) for v in node.value)  # type: ignore[attr-defined]
-            return f"{node.field} {node.op} ({items})"
-        return f"{node.field} {node.op} {_format_value(node.value)}"
+            return f"{name} {node.op} ({items})"
+        return f"{name} {node.op} {_format_value(node.value)}"
     if isinstance(node, Not):
         return "not " + _to_text(node.operand, 3)
     if isinstance(node, (And, Or)):
