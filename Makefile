@@ -49,7 +49,7 @@ lint: setup
 
 # Unit tests only: no kernel, no Docker.
 test-fast: setup
-	$(VENV)/bin/python -m pytest -q -m "not kernel and not docker" $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q -m "not kernel and not docker and not runtimes" $(PYTEST_ARGS)
 
 bench: setup
 	@missing=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

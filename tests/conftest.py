@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-pytest_plugins = ["tests.conftest_docker"]
+pytest_plugins = ["tests.conftest_docker", "tests.conftest_runtimes"]
 
 IN_CI = os.environ.get("CI") == "true"
 _skipped: list[str] = []

@@ -262,7 +262,7 @@ class CriMetadata(RuntimeMetadata):
             for ns in namespaces:
                 for cid, image, labels in client.containerd_containers(ns):
                     if cid not in meta:
-                        meta[cid] = ContainerMeta(cid, image, labels, "running", runtime=runtime,
+                        meta[cid] = ContainerMeta(cid, image, labels, "", runtime=runtime,
                                                   namespace=ns)
         self._publish(meta)
 

@@ -167,13 +167,28 @@ def describe_error(exc: BaseException) -> str:
         try:
             name = getattr(code(), "name", str(code()))
             text = details() or ""
-            if name == "DEADLINE_EXCEEDED":
-                return "no answer in time (the runtime hangs)"
-            return f"{name.lower().replace('_', ' ')}: {text}"[:300]
         except Exception:  # noqa: BLE001
-            pass
+            name, text = "", ""
+        if name == "DEADLINE_EXCEEDED":
+            return "no answer in time (the runtime hangs)"
+        for phrase, says in _KNOWN:
+            if phrase in text:
+                return says
+        if name:
+            return f"{name.lower().replace('_', ' ')}: {text}"[:200]
+    if type(exc).__name__ == "WireError":
+        return f"its answer is not a CRI message ({exc})"[:200]
     text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}"[:300]
+    return f"{type(exc).__name__}: {text}"[:200]
+
+
+_KNOWN = (  # gRPC's details -> what a person needs to read
+    ("Connection refused", "connection refused (is the runtime running?)"),
+    ("Failed parsing HTTP/2", "it does not speak gRPC (garbage answer)"),
+    ("Socket closed", "the connection was closed"),
+    ("Permission denied", "permission denied on its socket"),
+    ("unknown service", "it does not serve this API (unknown service)"),
+)
 
 
 def socket_exists(path: str) -> bool:
