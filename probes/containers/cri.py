@@ -106,6 +106,8 @@ class CriClient:
     """Blocking CRI calls on one endpoint, each with a deadline."""
 
     def __init__(self, endpoint: str, timeout: float = CALL_TIMEOUT_S) -> None:
+        # gRPC's own logging writes to fd 2, under the TUI: failures are reported by the caller
+        os.environ.setdefault("GRPC_VERBOSITY", "NONE")
         import grpc  # only the runtime threads need it
 
         self.endpoint = endpoint
