@@ -1,19 +1,37 @@
 """What the probes need from the machine: privilege, tracefs, kernel headers.
 
-bcc compiles our C at start-up and wants kernel headers under
-/lib/modules/$(uname -r)/{build,source}. Our programs use only tracepoint
-arguments and BPF helpers, never kernel struct layouts, so the headers of a
-nearby kernel version serve as well; distributions often ship none for the
-running kernel. ``ensure_kernel_headers`` finds the nearest installed set
-and links it where bcc looks.
+bcc compiles our C at start-up and wants kernel headers. Our programs use
+only tracepoint arguments and BPF helpers, never kernel struct layouts, so
+the headers of a nearby kernel version serve as well; distributions often
+ship none for the running kernel, and container-optimized OSes none at all.
+``ensure_kernel_headers`` tries, in order:
+
+1. a folder named by ``BCC_KERNEL_SOURCE`` (bcc itself prefers it);
+2. the running kernel's own, ``/lib/modules/$(uname -r)/build``;
+3. the nearest installed set under ``/usr/src`` (Debian's
+   ``linux-headers-*``), linked where bcc looks;
+4. the kernel's built-in archive ``/sys/kernel/kheaders.tar.xz``
+   (CONFIG_IKHEADERS), unpacked into a private temporary folder;
+5. a set shipped beside the program (``SHIPPED_HEADERS``: a folder holding
+   ``include/`` and ``arch/``, or one such folder per kernel version, the
+   nearest taken), which is how an image for hosts without headers carries
+   them;
+
+and points bcc at what it found (``BCC_KERNEL_SOURCE``) for 1, 4 and 5.
+Failing all, KernelHeadersError (exit 3) lists what was tried.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import platform
 import re
+import shutil
 import subprocess
+import sys
+import tarfile
+import tempfile
 from pathlib import Path
 
 from .errors import KernelHeadersError, PrivilegeError, TracefsError  # noqa: F401 (re-exported)
@@ -108,26 +126,82 @@ def _find_header_sets(src_root: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
+KHEADERS = Path("/sys/kernel/kheaders.tar.xz")
+ENV_SOURCE = "BCC_KERNEL_SOURCE"
+# header sets shipped with the program: under the installation's prefix, or beside the package
+SHIPPED_HEADERS = (Path(sys.prefix) / "share" / "ctop-ebpf" / "kernel-headers",
+                   Path(__file__).resolve().parent.parent / "kernel-headers")
+
+
+def _header_set(d: Path) -> bool:
+    """A folder bcc can compile against: the kernel's ``include/`` and ``arch/``."""
+    return (d / "include" / "linux").is_dir() and (d / "arch").is_dir()
+
+
+def _nearest(sets: list[Path], release: str, name=lambda p: p.name) -> Path:
+    want = _version_key(release)
+    return min(sets, key=lambda p: tuple(abs(a - b) for a, b in zip(_version_key(name(p)) or (0,), want)))
+
+
 def ensure_kernel_headers(
     release: str | None = None,
     modules_root: Path = Path("/lib/modules"),
     src_root: Path = Path("/usr/src"),
+    *,
+    kheaders: Path = KHEADERS,
+    shipped: tuple[Path, ...] = SHIPPED_HEADERS,
+    environ=None,
 ) -> Path:
-    """Make sure bcc finds kernel headers; return the build directory used."""
+    """Make sure bcc finds kernel headers; return the folder it will use.
+
+    ``environ`` (os.environ by default) is where BCC_KERNEL_SOURCE is read and,
+    for the archive and the shipped sets, written."""
+    environ = os.environ if environ is None else environ
     release = release or platform.release()
+    tried: list[str] = []
+    named = environ.get(ENV_SOURCE, "")
+    if named:
+        if _header_set(Path(named)):
+            return Path(named)
+        tried.append(f"{ENV_SOURCE}={named} (no include/linux and arch/ there; ignored)")
+        environ.pop(ENV_SOURCE, None)  # bcc would use it before anything else
     build = modules_root / release / "build"
     if build.exists() and _headers_ok(build):
         return build
+    tried.append(f"{build} (missing)")
     pairs = _find_header_sets(src_root)
-    if not pairs:
-        arch = _debian_arch()
-        raise KernelHeadersError(
-            f"No kernel headers are installed, and bcc needs some to compile the probes "
-            f"(it looked in {build} and {src_root}). Install them: on Debian "
-            f"`apt-get install linux-headers-{arch}` (headers of a nearby version work: "
-            "the probes use only tracepoints), on Ubuntu `apt-get install "
-            f"linux-headers-{release}`, on Fedora `dnf install kernel-devel`."
-        )
+    if pairs:
+        return _link_nearest(pairs, release, modules_root, build)
+    tried.append(f"{src_root}/linux-headers-* (none installed)")
+    if kheaders.is_file():
+        try:
+            folder = _unpack_kheaders(kheaders)
+        except (OSError, tarfile.TarError, EOFError, ValueError) as exc:
+            tried.append(f"{kheaders} (cannot unpack: {exc})")
+        else:
+            environ[ENV_SOURCE] = str(folder)
+            return folder
+    else:
+        tried.append(f"{kheaders} (the kernel has no CONFIG_IKHEADERS archive, or kheaders is not loaded)")
+    for base in shipped:
+        sets = [base] if _header_set(base) else (
+            sorted(p for p in base.iterdir() if p.is_dir() and _header_set(p)) if base.is_dir() else [])
+        if sets:
+            chosen = sets[0] if len(sets) == 1 else _nearest(sets, release)
+            environ[ENV_SOURCE] = str(chosen)
+            return chosen
+        tried.append(f"{base} (no header set shipped there)")
+    arch = _debian_arch()
+    raise KernelHeadersError(
+        "No kernel headers were found, and bcc needs some to compile the probes (headers of a "
+        "nearby version work: the probes use only tracepoints). Tried: " + "; ".join(tried) + ". "
+        f"Install them: on Debian `apt-get install linux-headers-{arch}`, on Ubuntu `apt-get install "
+        f"linux-headers-{release}`, on Fedora `dnf install kernel-devel`; or load the kheaders module "
+        f"(`modprobe kheaders`), or name a folder holding include/ and arch/ with {ENV_SOURCE}."
+    )
+
+
+def _link_nearest(pairs: list[tuple[Path, Path]], release: str, modules_root: Path, build: Path) -> Path:
     want = _version_key(release)
     pairs.sort(key=lambda p: tuple(abs(a - b) for a, b in zip(_version_key(p[0].name[14:]), want)))
     chosen_build, chosen_source = pairs[0]
@@ -144,6 +218,30 @@ def ensure_kernel_headers(
                 link.unlink()
             link.symlink_to(target)
     return build
+
+
+def _unpack_kheaders(archive: Path) -> Path:
+    """The kernel's header archive unpacked into a private folder (removed at exit).
+    Only plain files, folders and links that stay inside are taken."""
+    folder = Path(tempfile.mkdtemp(prefix="ctop-ebpf-kheaders-"))
+    atexit.register(shutil.rmtree, folder, True)
+    with tarfile.open(archive, "r:*") as tar:
+        members = []
+        for m in tar.getmembers():
+            target = os.path.normpath(m.name)
+            if target.startswith(("/", "..")) or not (m.isfile() or m.isdir() or m.issym()):
+                continue
+            if m.issym() and (m.linkname.startswith("/") or os.path.normpath(
+                    os.path.join(os.path.dirname(target), m.linkname)).startswith("..")):
+                continue
+            members.append(m)
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(folder, members=members, filter="data")
+        else:  # Python before 3.11.4 (Debian 12's 3.11.2): the members were checked above
+            tar.extractall(folder, members=members)
+    if not _header_set(folder):
+        raise ValueError("no include/linux and arch/ in it")
+    return folder
 
 
 def _debian_arch() -> str:
