@@ -5,11 +5,12 @@ import pytest
 from ctop_ebpf.probes.containers.cgroups import (
     ContainerRef,
     container_at,
+    containerd_candidate,
     parse_cgroup,
     parse_cgroup_path,
     systemd_unescape,
 )
-from tests.data.cgroup_samples import PATHS, SAMPLES, D
+from tests.data.cgroup_samples import PATHS, SAMPLES, D, K
 
 
 @pytest.mark.parametrize("desc,text,cid,runtime", SAMPLES, ids=[s[0] for s in SAMPLES])
@@ -62,3 +63,26 @@ def test_ref_is_frozen_and_hashable():
     with pytest.raises(AttributeError):
         ref.id = "x"  # type: ignore[misc]
     assert {ref: 1}[ContainerRef(D, "docker")] == 1
+
+
+@pytest.mark.parametrize("path,expected", [
+    ("/default/ctop-plain", ("default", "ctop-plain")),
+    (f"/ctop-test/{K}", ("ctop-test", K)),
+    (f"/k8s.io/{K}", ("k8s.io", K)),
+    ("/default/ctop-plain (deleted)", ("default", "ctop-plain")),
+    # host cgroups that look alike are never candidates
+    ("/system.slice/ssh.service", None),
+    ("/user.slice/user-0.slice", None),
+    ("/init.scope", None),
+    ("/", None),
+    (f"/docker/{K}", None),
+    ("/lxc/web01", None),
+    ("/kubepods/besteffort", None),
+    ("/a/b/c", None),
+    ("/default/bad id", None),
+    ("/default/-dash", None),
+    ("/default/" + "x" * 77, None),
+    (None, None),
+])
+def test_containerd_candidates(path, expected):
+    assert containerd_candidate(path) == expected

@@ -29,6 +29,13 @@ def hybrid(path: str, v2path: str | None = None) -> str:
     return v1(path) + f"0::{v2path if v2path is not None else path}\n"
 
 
+def this_host(path: str) -> str:
+    """/proc/PID/cgroup on the CI host (Debian 12, kernel 6.18, hybrid: these v1
+    controllers, the v2 line last), as read there for a container at ``path``."""
+    ctrls = ["name=systemd", "pids", "blkio", "freezer", "devices", "memory", "cpuset", "cpuacct", "cpu"]
+    return "".join(f"{9 - i}:{c}:{path}\n" for i, c in enumerate(ctrls)) + f"0::{path}\n"
+
+
 def v2(path: str) -> str:
     return f"0::{path}\n"
 
@@ -84,6 +91,17 @@ SAMPLES: list[tuple[str, str, str | None, str | None]] = [
         f"kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod{UID_}.slice/"
         f"cri-containerd-{K}.scope"), K, "containerd"),
     ("nerdctl systemd", v2(f"/system.slice/nerdctl-{K}.scope"), K, "containerd"),
+    # seen on the CI host (hybrid, cgroupfs driver) with containerd 1.6's CRI plugin
+    ("CRI pod container, cgroup parent /kubepods/besteffort (this CI host)",
+     this_host(f"/kubepods/besteffort/pod{UID}/{K}"), K, "kubernetes"),
+    ("CRI pod without a cgroup parent: /k8s.io/<id> (this CI host)", this_host(f"/k8s.io/{K}"), K, "containerd"),
+    ("ctr run: /<namespace>/<id> is not claimed by the path (this CI host)",
+     this_host("/default/ctop-plain"), None, None),
+    ("ctr run with a 64-hex id outside k8s.io is not claimed either", this_host(f"/ctop-test/{K}"), None, None),
+    ("containerd, systemd cgroupsPath kept as a name (cgroupfs manager)",
+     v2(f"/kubepods-besteffort-pod{UID_}.slice:cri-containerd:{K}"), K, "containerd"),
+    ("cri-o, systemd cgroupsPath kept as a name (cgroupfs manager)",
+     v2(f"/kubepods-burstable-pod{UID_}.slice:crio:{C}"), C, "cri-o"),
     # ---- CRI-O -------------------------------------------------------------
     ("cri-o v2",
      v2(f"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{UID_}.slice/"
@@ -109,6 +127,7 @@ SAMPLES: list[tuple[str, str, str | None, str | None]] = [
     ("podman pod",
      v2(f"/machine.slice/machine-libpod_pod_{C}.slice/libpod-{P}.scope"), P, "podman"),
     ("podman cgroupfs v1", v1(f"/libpod_parent/libpod-{P}"), P, "podman"),
+    ("podman rootful, cgroupfs manager (this CI host)", this_host(f"/libpod_parent/libpod-{P}"), P, "podman"),
     ("podman inside a docker container: innermost",
      v2(f"/docker/{D}/libpod_parent/libpod-{P}"), P, "podman"),
     ("podman conmon inside docker belongs to the docker container",
