@@ -293,5 +293,6 @@ def format_view_list() -> str:
         lines.append(f"{v.id:<{width}}  {key}  {v.title}: {v.description}")
         lines.append(f"{'':<{width}}       columns: {', '.join(c.id for c in v.columns)}")
         if v.drilldown:
-            lines.append(f"{'':<{width}}       Enter → {v.drilldown.target} ({v.drilldown.field})")
+            drilled = ", ".join((v.drilldown.field, *(f for f, _ in v.drilldown.also)))
+            lines.append(f"{'':<{width}}       Enter → {v.drilldown.target} ({drilled})")
     return "\n".join(lines)
