@@ -6,19 +6,20 @@ the headers of a nearby kernel version serve as well; distributions often
 ship none for the running kernel, and container-optimized OSes none at all.
 ``ensure_kernel_headers`` tries, in order:
 
-1. a folder named by ``BCC_KERNEL_SOURCE`` (bcc itself prefers it);
-2. the running kernel's own, ``/lib/modules/$(uname -r)/build``;
-3. the nearest installed set under ``/usr/src`` (Debian's
+1. the running kernel's own, ``/lib/modules/$(uname -r)/build``;
+2. the nearest installed set under ``/usr/src`` (Debian's
    ``linux-headers-*``), linked where bcc looks;
-4. the kernel's built-in archive ``/sys/kernel/kheaders.tar.xz``
+3. the kernel's built-in archive ``/sys/kernel/kheaders.tar.xz``
    (CONFIG_IKHEADERS), unpacked into a private temporary folder;
-5. a set shipped beside the program (``SHIPPED_HEADERS``: a folder holding
-   ``include/`` and ``arch/``, or one such folder per kernel version, the
-   nearest taken), which is how an image for hosts without headers carries
-   them;
+4. a folder named by ``BCC_KERNEL_SOURCE``, then a set shipped beside the
+   program (``SHIPPED_HEADERS``: a folder holding ``include/`` and
+   ``arch/``, or one such folder per kernel version, the nearest taken),
+   which is how an image for hosts without headers carries them.
 
-and points bcc at what it found (``BCC_KERNEL_SOURCE``) for 1, 4 and 5.
-Failing all, KernelHeadersError (exit 3) lists what was tried.
+bcc reads ``BCC_KERNEL_SOURCE`` before anything else, so it is set to what
+was found for 3 and 4 and taken out of the environment for 1 and 2 (an
+image that names its own set there still uses the node's headers when the
+node has some). Failing all, KernelHeadersError (exit 3) lists what was tried.
 """
 
 from __future__ import annotations
@@ -159,12 +160,7 @@ def ensure_kernel_headers(
     environ = os.environ if environ is None else environ
     release = release or platform.release()
     tried: list[str] = []
-    named = environ.get(ENV_SOURCE, "")
-    if named:
-        if _header_set(Path(named)):
-            return Path(named)
-        tried.append(f"{ENV_SOURCE}={named} (no include/linux and arch/ there; ignored)")
-        environ.pop(ENV_SOURCE, None)  # bcc would use it before anything else
+    named = environ.pop(ENV_SOURCE, "")  # bcc would take it before anything else
     build = modules_root / release / "build"
     if build.exists() and _headers_ok(build):
         return build
@@ -183,6 +179,11 @@ def ensure_kernel_headers(
             return folder
     else:
         tried.append(f"{kheaders} (the kernel has no CONFIG_IKHEADERS archive, or kheaders is not loaded)")
+    if named:
+        if _header_set(Path(named)):
+            environ[ENV_SOURCE] = named
+            return Path(named)
+        tried.append(f"{ENV_SOURCE}={named} (no include/linux and arch/ there)")
     for base in shipped:
         sets = [base] if _header_set(base) else (
             sorted(p for p in base.iterdir() if p.is_dir() and _header_set(p)) if base.is_dir() else [])

@@ -64,13 +64,20 @@ def test_failing_all_lists_what_was_tried(empty):
         assert step in text, step
 
 
-def test_named_folder_first_and_a_bad_one_dropped(tmp_path, empty):
+def test_named_folder_after_the_hosts_and_before_the_shipped(tmp_path, empty):
     named = header_set(tmp_path / "named")
+    shipped = header_set(tmp_path / "shipped")
     env = {ENV_SOURCE: str(named)}
     assert ensure_kernel_headers("6.18.4", environ=env, **empty) == named
-    # a named folder that holds no headers is dropped (bcc would use it first), the rest tried
+    assert env[ENV_SOURCE] == str(named)
+    # the node's own headers win: the name is taken out of bcc's environment
+    build = header_set(tmp_path / "modules" / "6.18.4" / "build")
+    env = {ENV_SOURCE: str(named)}
+    assert ensure_kernel_headers("6.18.4", environ=env, **empty) == build
+    assert ENV_SOURCE not in env
+    build.rename(tmp_path / "away")
+    # a named folder that holds no headers: the shipped set
     env = {ENV_SOURCE: str(tmp_path / "modules")}
-    shipped = header_set(tmp_path / "shipped")
     assert ensure_kernel_headers("6.18.4", environ=env, **empty) == shipped
     assert env[ENV_SOURCE] == str(shipped)
 
