@@ -5,6 +5,8 @@ the real cgroups of their processes."""
 
 from __future__ import annotations
 
+import glob
+import os
 import time
 
 import pytest
@@ -105,6 +107,11 @@ def test_plain_containerd_container_outside_kubernetes(cri):
         cri.ctr("tasks", "kill", "-s", "KILL", "plain-1", namespace="ctop-test", check=False)
         wait_for(lambda: b"plain-1" not in cri.ctr("tasks", "ls", namespace="ctop-test").stdout, 10)
         cri.ctr("containers", "rm", "plain-1", namespace="ctop-test", check=False)
+        for parent in glob.glob("/sys/fs/cgroup/*/ctop-test"):  # the namespace's empty cgroups
+            try:
+                os.rmdir(parent)
+            except OSError:
+                pass
 
 
 def test_runtime_restart_names_come_back(cri):
