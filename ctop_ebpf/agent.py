@@ -296,10 +296,10 @@ class _TimedState:
 async def _run(
     session: Session, holder: dict, totals: MetricsTotals, exposition: Exposition, server: MetricsServer
 ) -> int:
-    from .recording import warn_stderr  # noqa: PLC0415
+    from .recording import terminal_warner  # noqa: PLC0415
 
     try:
-        source = session.make_source(warn=warn_stderr, push_filter=True)
+        source = session.make_source(warn=terminal_warner(), push_filter=True)
     except UsageError as exc:
         print(f"ctop-ebpf: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 
@@ -40,29 +39,11 @@ def run_batch(session: Session) -> int:
         finalise(session, holder)
 
 
-def _stderr_warner(warn):
-    """``warn`` writing to the stderr of now, even while the probes compile (the
-    compiler's chatter is kept off the terminal by pointing fd 2 elsewhere, and a
-    runtime's notice from another thread may come meanwhile)."""
-    try:
-        err = os.fdopen(os.dup(2), "w", buffering=1)
-    except OSError:
-        return warn
-
-    def write(message: str) -> None:
-        try:
-            print(f"ctop-ebpf: warning: {message}", file=err, flush=True)
-        except (OSError, ValueError):
-            warn(message)
-
-    return write
-
-
 async def _run(session: Session, holder: dict) -> int:
-    from .recording import warn_stderr  # noqa: PLC0415
+    from .recording import terminal_warner  # noqa: PLC0415
 
     try:
-        source = session.make_source(replay_pace="fast", warn=_stderr_warner(warn_stderr),
+        source = session.make_source(replay_pace="fast", warn=terminal_warner(),
                                      push_filter=True)
     except UsageError as exc:
         print(f"ctop-ebpf: {exc}", file=sys.stderr)

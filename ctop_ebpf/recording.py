@@ -6,6 +6,7 @@ Importing this module loads no bcc (only the host's passwd reader).
 
 from __future__ import annotations
 
+import os
 import sys
 
 from ctop_ebpf.capture.format import CaptureError
@@ -19,6 +20,24 @@ from .session import UsageError
 
 def warn_stderr(message: str) -> None:
     print(f"ctop-ebpf: warning: {message}", file=sys.stderr, flush=True)
+
+
+def terminal_warner():
+    """A ``warn`` that writes to the stderr of now, even while the probes
+    compile (the compiler's chatter is kept off the terminal by pointing fd 2
+    elsewhere, and a runtime's notice from another thread may come meanwhile)."""
+    try:
+        err = os.fdopen(os.dup(2), "w", buffering=1)
+    except OSError:
+        return warn_stderr
+
+    def write(message: str) -> None:
+        try:
+            print(f"ctop-ebpf: warning: {message}", file=err, flush=True)
+        except (OSError, ValueError):
+            warn_stderr(message)
+
+    return write
 
 
 def open_replay(path: str, pace: str = "recorded") -> ReplaySource:
@@ -39,4 +58,4 @@ def open_writer(path: str, *, force: bool = False, interval_s: float = 0.0) -> C
         raise UsageError(str(exc)) from None
 
 
-__all__ = ["CaptureError", "RecordingSource", "open_replay", "open_writer", "warn_stderr"]
+__all__ = ["CaptureError", "RecordingSource", "open_replay", "open_writer", "terminal_warner", "warn_stderr"]

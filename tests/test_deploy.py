@@ -90,10 +90,9 @@ def test_the_daemonset_gives_the_agent_what_it_needs_on_every_node():
     assert host["/sys/fs/cgroup"] == "/sys/fs/cgroup"
     for path in ("/lib/modules", "/usr/src"):
         assert host[path] == path and mounts[path]["readOnly"]
-    # Docker's socket is reached through the host's /run
+    # the runtimes' sockets are looked for under the host's /run
     env = {e["name"]: e["value"] for e in c["env"]}
-    run = host["/run"]
-    assert env["DOCKER_HOST"] == f"unix://{run}/docker.sock"
+    assert env["CTOP_HOST_ROOT"] + "/run" == host["/run"]
     # a read-only root file system has a writable /tmp
     assert sc["readOnlyRootFilesystem"] and "/tmp" in mounts
 

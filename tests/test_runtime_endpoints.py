@@ -170,3 +170,15 @@ def test_grpc_server_with_garbage_replies(tmp_path):
         server.stop(0)
     assert len(notices) == 1, notices
     assert "not a CRI message" in notices[0]
+
+
+def test_standard_sockets_under_a_host_root():
+    """In a pod with the node's /run at /host/run (deploy/daemonset.yaml)."""
+    from ctop_ebpf.probes.containers.endpoints import DEFAULT_ENDPOINTS, under_host_root
+
+    assert under_host_root(DEFAULT_ENDPOINTS, "") == DEFAULT_ENDPOINTS
+    rooted = under_host_root(DEFAULT_ENDPOINTS, "/host/")
+    assert "unix:///host/run/containerd/containerd.sock" in rooted
+    assert "unix:///host/run/docker.sock" in rooted  # /var/run/docker.sock, /var/run being /run
+    assert "unix:///host/run/crio/crio.sock" in rooted
+    assert all(u.startswith("unix:///host/run/") for u in rooted)

@@ -37,7 +37,7 @@ from ctop_ebpf.model.events import ContainerInfo
 from .cgroups import ContainerRef, container_at, containerd_candidate, parse_cgroup, parse_cgroup_path
 from .cri import CriMetadata
 from .docker import DockerMetadata
-from .endpoints import DEFAULT_ENDPOINTS, ENV_VARIABLE, Endpoint, plan
+from .endpoints import DEFAULT_ENDPOINTS, ENV_VARIABLE, HOST_ROOT_VARIABLE, Endpoint, plan, under_host_root
 from .meta import LIVE_STATES, ContainerMeta, RuntimeMetadata
 from .podman import PodmanMetadata
 
@@ -114,6 +114,7 @@ class ContainerDirectory:
         if runtime_env is None:
             runtime_env = os.environ.get(ENV_VARIABLE)
         docker_host = os.environ.get("DOCKER_HOST") if docker_base_url is None else docker_base_url
+        default_endpoints = under_host_root(default_endpoints, os.environ.get(HOST_ROOT_VARIABLE, ""))
         endpoints = plan(runtime_endpoints, runtime_env, docker=docker_enabled, docker_host=docker_host,
                          defaults=default_endpoints)
         self.runtimes: list[RuntimeMetadata] = [

@@ -13,9 +13,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_ENDPOINTS", "ENV_VARIABLE", "Endpoint", "EndpointError", "normalize", "plan"]
+__all__ = ["DEFAULT_ENDPOINTS", "ENV_VARIABLE", "HOST_ROOT_VARIABLE", "Endpoint", "EndpointError",
+           "normalize", "plan", "under_host_root"]
 
 ENV_VARIABLE = "CONTAINER_RUNTIME_ENDPOINT"
+# Where the host's filesystem is mounted when ctop-ebpf runs in a container
+# (the DaemonSet mounts the node's /run at /host/run): the standard sockets
+# are looked for under it.
+HOST_ROOT_VARIABLE = "CTOP_HOST_ROOT"
 DEFAULT_ENDPOINTS = (
     "unix:///run/containerd/containerd.sock",
     "unix:///run/k3s/containerd/containerd.sock",
@@ -63,6 +68,22 @@ def kind_of(url: str) -> str:
     if "docker" in name and "cri-dockerd" not in name:
         return "docker"
     return "cri"
+
+
+def under_host_root(defaults: tuple[str, ...], root: str) -> tuple[str, ...]:
+    """The standard sockets as seen from a container with the host's
+    filesystem at ``root`` (/var/run is /run on the hosts that matter, and
+    only the host's /run is mounted, so /var/run/x is looked for at run/x)."""
+    root = root.rstrip("/")
+    if not root:
+        return defaults
+    out = []
+    for url in defaults:
+        path = url[len("unix://"):]
+        if path.startswith("/var/run/"):
+            path = path[len("/var"):]
+        out.append("unix://" + root + path)
+    return tuple(out)
 
 
 def _same_file_key(url: str) -> str:
