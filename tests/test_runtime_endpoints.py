@@ -182,3 +182,13 @@ def test_standard_sockets_under_a_host_root():
     assert "unix:///host/run/docker.sock" in rooted  # /var/run/docker.sock, /var/run being /run
     assert "unix:///host/run/crio/crio.sock" in rooted
     assert all(u.startswith("unix:///host/run/") for u in rooted)
+
+
+def test_docker_is_asked_on_its_socket_under_the_host_root(monkeypatch, tmp_path):
+    from ctop_ebpf.probes.containers.directory import ContainerDirectory
+
+    monkeypatch.setenv("CTOP_HOST_ROOT", str(tmp_path))
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    d = ContainerDirectory(cgroup_root=str(tmp_path), runtime_env="")
+    assert d.docker is not None and d.docker.base_url == f"unix://{tmp_path}/run/docker.sock"
+    assert not d.docker.explicit  # a standard socket: its absence costs no notice

@@ -36,7 +36,7 @@ from ctop_ebpf.model.events import ContainerInfo
 
 from .cgroups import ContainerRef, container_at, containerd_candidate, parse_cgroup, parse_cgroup_path
 from .cri import CriMetadata
-from .docker import DockerMetadata
+from .docker import DEFAULT_DOCKER_HOST, DockerMetadata
 from .endpoints import DEFAULT_ENDPOINTS, ENV_VARIABLE, HOST_ROOT_VARIABLE, Endpoint, plan, under_host_root
 from .meta import LIVE_STATES, ContainerMeta, RuntimeMetadata
 from .podman import PodmanMetadata
@@ -130,9 +130,13 @@ class ContainerDirectory:
     @staticmethod
     def _client(e: Endpoint, docker_base_url: str | None, warn) -> RuntimeMetadata:
         if e.kind == "docker":
-            # Docker's own endpoint goes through the SDK's environment (DOCKER_HOST, TLS)
-            base = e.url if e.explicit else docker_base_url
-            return DockerMetadata(base, explicit=e.explicit, warn=warn)
+            # Docker's standard socket, and a tcp DOCKER_HOST, go through the SDK's
+            # environment (DOCKER_HOST, TLS); any other socket (named, or the
+            # standard one under CTOP_HOST_ROOT) is asked directly
+            own = e.url.startswith("unix://") and (e.explicit or e.url != DEFAULT_DOCKER_HOST)
+            if own:
+                return DockerMetadata(e.url, explicit=e.explicit, warn=warn)
+            return DockerMetadata(docker_base_url, explicit=e.explicit or None, warn=warn)
         if e.kind == "podman":
             return PodmanMetadata(e.url, explicit=e.explicit, warn=warn)
         return CriMetadata(e.url, explicit=e.explicit, warn=warn)

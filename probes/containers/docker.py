@@ -25,10 +25,11 @@ class DockerMetadata(RuntimeMetadata):
     kind = "docker"
     runtime = "docker"
 
-    def __init__(self, base_url: str | None = None, *, explicit: bool = False, warn=None) -> None:
+    def __init__(self, base_url: str | None = None, *, explicit: bool | None = None, warn=None) -> None:
+        """``explicit`` (its absence is reported): by default, when ``base_url`` is given."""
         self.base_url = base_url
         endpoint = base_url or os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
-        super().__init__(endpoint, explicit=explicit or bool(base_url), warn=warn)
+        super().__init__(endpoint, explicit=bool(base_url) if explicit is None else explicit, warn=warn)
         self._client = None
         self._stream = None
 
